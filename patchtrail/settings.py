@@ -1,0 +1,33 @@
+"""Constants and defaults shared by the library, the CLI and the flows."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SQL_DIR = PROJECT_ROOT / "sql"
+
+#: Where the warehouse lands unless --warehouse or PATCHTRAIL_WAREHOUSE says otherwise.
+DEFAULT_WAREHOUSE = Path(os.environ.get("PATCHTRAIL_WAREHOUSE", "patchtrail.duckdb"))
+#: Where `patchtrail demo` writes the simulated fleet unless --data says otherwise.
+DEFAULT_DEMO_DIR = Path(os.environ.get("PATCHTRAIL_DEMO_DIR", "demo-data"))
+
+#: Configuration items flattened and landed per batch: memory stays bounded by this.
+BATCH_ITEMS = 2_000
+
+PATCH_COMPLIANCE = "AWS::SSM::PatchCompliance"
+RESOURCE_ID_PREFIX = "AWS::SSM::ManagedInstanceInventory/"
+
+#: The columns of the JSON-safe CloudTrail Lake extraction (aws-formats §6.4), in order.
+LAKE_EXTRACT_COLUMNS = (
+    "eventId",
+    "eventTime",
+    "accountId",
+    "awsRegion",
+    "resourceId",
+    "ciStatus",
+    "ciCaptureTime",
+    "ciStateId",
+    "configurationJson",
+)

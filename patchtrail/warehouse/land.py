@@ -1,0 +1,173 @@
+"""Land flattened batches: new items into landing + staging, duplicates counted, rejects kept.
+
+Every function here runs inside the caller's transaction (see `patchtrail.ingest.Run`).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from transforms.flatten import Flattened
+
+#: Largest payload kept per rejected record, in characters.
+MAX_PAYLOAD = 1 << 20
+
+
+@dataclass(frozen=True)
+class LandCounts:
+    landed: int
+    duplicate: int
+    rejected: int
+
+
+def start_run(con: duckdb.DuckDBPyConnection) -> int:
+    """Prepare the run's scratch table of affected instances; return the next load id."""
+    con.execute(
+        "create or replace temp table affected_instances "
+        "(account_id varchar, aws_region varchar, instance_id varchar)"
+    )
+    row = con.execute("select coalesce(max(load_id), 0) + 1 from landing.loads").fetchone()
+    return int(row[0])
+
+
+def recorded_objects(con: duckdb.DuckDBPyConnection, source: str) -> set[tuple[str, str]]:
+    """(uri, content hash) of every object of `source` already read (landed, rejected or empty)."""
+    rows = con.execute(
+        "select uri, coalesce(sha256, etag) from landing.source_objects where source = ?", [source]
+    ).fetchall()
+    return {(uri, digest) for uri, digest in rows}
+
+
+def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
+               ingested_at: datetime) -> LandCounts:
+    """Insert a batch's new items (by ci_id) and their staging rows; record its rejects."""
+    rejected = _land_rejected(con, flat, load_id=load_id, rejected_at=ingested_at)
+    if flat.items.empty:
+        return LandCounts(0, 0, rejected)
+    con.register("batch_items", _arrow(flat.items))
+    con.register("batch_instances", _arrow(flat.instances))
+    con.register("batch_patches", _arrow(flat.patches))
+    try:
+        con.execute("""
+            create or replace temp table batch_new as
+            select *
+            from batch_items as b
+            where not exists (
+                select 1 from landing.configuration_items as l where l.ci_id = b.ci_id
+            )
+            qualify row_number() over (
+                partition by ci_id order by event_id is null, source_ref, record_ref
+            ) = 1
+        """)
+        landed = con.execute("select count(*) from batch_new").fetchone()[0]
+        con.execute("""
+            insert into landing.configuration_items
+            select ci_id, account_id, aws_region, resource_type, resource_id, instance_id,
+                captured_at, item_status, state_id, configuration_json, event_id, event_time,
+                dialect, source, source_ref, record_ref, ?::timestamptz, ?
+            from batch_new
+        """, [ingested_at, load_id])
+        # A copy that came through CloudTrail Lake brings the Lake event id and time.
+        con.execute("""
+            update landing.configuration_items as l
+            set event_id = b.event_id, event_time = b.event_time
+            from (select ci_id, any_value(event_id) as event_id, any_value(event_time) as event_time
+                  from batch_items where event_id is not null group by ci_id) as b
+            where l.ci_id = b.ci_id and l.event_id is null
+        """)
+        con.execute("""
+            insert into staging.instance_snapshots
+            select * from batch_instances
+            where ci_id in (select ci_id from batch_new)
+            qualify row_number() over (partition by ci_id) = 1
+        """)
+        con.execute("""
+            insert into staging.patch_observations
+            select * from batch_patches
+            where ci_id in (select ci_id from batch_new)
+            qualify row_number() over (partition by ci_id, patch_id) = 1
+        """)
+        con.execute("""
+            insert into affected_instances
+            select distinct account_id, aws_region, instance_id from batch_new
+            except
+            select account_id, aws_region, instance_id from affected_instances
+        """)
+    finally:
+        for name in ("batch_items", "batch_instances", "batch_patches"):
+            con.unregister(name)
+    return LandCounts(landed=landed, duplicate=len(flat.items) - landed, rejected=rejected)
+
+
+def record_rejected(con: duckdb.DuckDBPyConnection, *, load_id: int, source: str, source_ref: str,
+                    record_ref: str | None, reason: str, payload: bytes | str | None,
+                    rejected_at: datetime) -> None:
+    """Keep one rejected record (or a whole rejected object) with its reason and payload."""
+    con.execute(
+        "insert into landing.rejected_records values (?, ?, ?, ?, ?, ?, ?)",
+        [load_id, source, source_ref, record_ref, reason, payload_text(payload), rejected_at],
+    )
+
+
+def record_object(con: duckdb.DuckDBPyConnection, *, load_id: int, source: str, uri: str,
+                  sha256: str | None, etag: str | None, size: int | None, fmt: str, status: str,
+                  counts: dict[str, int], error: str | None, recorded_at: datetime) -> None:
+    """Record that an object was read (landed / rejected), so later runs skip it."""
+    con.execute(
+        "insert into landing.source_objects values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [source, uri, sha256, etag, size, fmt, status, counts.get("read", 0),
+         counts.get("landed", 0), counts.get("duplicate", 0), counts.get("skipped", 0),
+         counts.get("rejected", 0), error, load_id, recorded_at],
+    )
+
+
+def record_load(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> None:
+    """Insert the run's row into landing.loads (column names are fixed in code)."""
+    columns = [c for c, in con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'landing' and table_name = 'loads' order by ordinal_position"
+    ).fetchall()]
+    unknown = set(values) - set(columns)
+    if unknown:
+        raise ValueError(f"unknown landing.loads columns: {sorted(unknown)}")
+    placeholders = ", ".join("?" for _ in columns)
+    con.execute(f"insert into landing.loads values ({placeholders})",  # noqa: S608 (fixed names)
+                [values.get(c) for c in columns])
+
+
+def payload_text(payload: bytes | str | None) -> str | None:
+    """Text of a payload for rejected_records: UTF-8 as is, binary as `base64:...`, capped."""
+    if payload is None:
+        return None
+    if isinstance(payload, bytes):
+        try:
+            payload = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            return "base64:" + base64.b64encode(payload[: MAX_PAYLOAD * 3 // 4]).decode()
+    return payload[:MAX_PAYLOAD]
+
+
+def _land_rejected(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
+                   rejected_at: datetime) -> int:
+    if flat.rejected.empty:
+        return 0
+    con.register("batch_rejected", _arrow(flat.rejected))
+    try:
+        con.execute("""
+            insert into landing.rejected_records
+            select ?, source, source_ref, record_ref, reason, left(payload, ?), ?::timestamptz
+            from batch_rejected
+        """, [load_id, MAX_PAYLOAD, rejected_at])
+    finally:
+        con.unregister("batch_rejected")
+    return len(flat.rejected)
+
+
+def _arrow(frame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)

@@ -1,0 +1,48 @@
+"""Apply the warehouse schema from the SQL files under sql/warehouse/, in data-flow order."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import duckdb
+
+from patchtrail.settings import SQL_DIR
+
+#: Every object of the warehouse, in the order it must be created (each file creates one).
+SCHEMA_OBJECTS = (
+    "schemas",
+    "landing/loads",
+    "landing/source_objects",
+    "landing/configuration_items",
+    "landing/rejected_records",
+    "staging/instance_snapshots",
+    "staging/patch_observations",
+    "history/instance_compliance",
+    "history/patch_state",
+    "marts/current_instance_compliance",
+    "marts/current_patch_state",
+    "marts/instance_compliance_as_of",
+    "marts/patch_state_as_of",
+    "marts/patch_lists_by_item",
+    "marts/fleet_summary",
+    "marts/ssm-patch-compliance-all-ec2-instances",
+    "marts/ssm-patch-compliance-all-ec2-instances-time-range",
+    "marts/ssm-patch-compliance-selected-ec2-instance",
+    "marts/ssm-patch-compliance-selected-ec2-instance-time-range",
+    "marts/ssm-patch-compliance-distinct-ec2-instance-latest",
+)
+
+
+@cache
+def load_sql(name: str) -> str:
+    """The text of `sql/warehouse/<name>.sql` (names are fixed in code, never user input)."""
+    path = (SQL_DIR / "warehouse" / f"{name}.sql").resolve()
+    if SQL_DIR.resolve() not in path.parents:
+        raise ValueError(f"SQL name {name!r} escapes the sql/ folder")
+    return path.read_text()
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every schema object that does not exist yet; replace views and macros."""
+    for name in SCHEMA_OBJECTS:
+        con.execute(load_sql(name))

@@ -1,0 +1,12 @@
+-- marts.current_patch_state
+-- Grain: one row per (account_id, aws_region, instance_id, patch_id) as the latest item of a live
+-- instance reports it. (Deleting an instance closes all its patch versions.)
+create or replace view marts.current_patch_state as
+with
+patch_state as (select * from history.patch_state),
+current_versions as (
+    select *
+    from patch_state
+    where is_current
+)
+select * from current_versions

@@ -1,0 +1,20 @@
+-- ssm_patch_compliance_distinct_ec2_instance_latest()
+-- Seed query 5: the latest item per (account, region, instance) by eventTime; ties all kept
+-- (rank, as in the seed). Like the seed, it does not filter on the patch map: an instance whose
+-- latest item is a deletion appears with null lists.
+create or replace macro ssm_patch_compliance_distinct_ec2_instance_latest() as table
+with
+items as (select * from marts.patch_lists_by_item),
+ranked as (
+    select
+        *,
+        rank() over (partition by accountId, awsRegion, InstanceId order by eventTime desc) as rnk,
+    from items
+),
+latest as (
+    select accountId, awsRegion, InstanceId, eventTime,
+        Installed, InstalledOther, InstalledPendingReboot, Missing, Failed,
+    from ranked
+    where rnk = 1
+)
+select * from latest
