@@ -244,8 +244,8 @@ def fleet_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The one-row marts.fleet_summary as a dict."""
     cursor = con.execute("select * from marts.fleet_summary")
     names = [d[0] for d in cursor.description]
-    row = cursor.fetchone()
-    return dict(zip(names, row, strict=True)) if row else {}
+    rows = cursor.fetchall()
+    return dict(zip(names, rows[0], strict=True)) if rows else {}
 
 
 def _head(obj: files.SourceObject) -> bytes | None:

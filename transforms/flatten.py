@@ -155,10 +155,11 @@ def flatten(raw_items: Iterable[RawItem]) -> Flattened:
                 acc.skipped[item.resource_type] += 1
                 continue
             summary, patches = _patch_content(item)
+            summary_counts = {col: _count(summary, key) for key, col in SUMMARY_COUNT_COLUMNS.items()}
         except ItemError as exc:
             acc.reject(raw, str(exc))
             continue
-        acc.add(raw, item, summary, patches)
+        acc.add(raw, item, summary, summary_counts, patches)
     return acc.frames()
 
 
@@ -222,9 +223,9 @@ class _Columns:
                                (raw.source, raw.source_ref, raw.record_ref, reason, payload), strict=True):
             self.rejected[name].append(value)
 
-    def add(self, raw: RawItem, item: NormalItem, summary: dict | None, patches: list[tuple] | None) -> None:
+    def add(self, raw: RawItem, item: NormalItem, summary: dict | None,
+            summary_counts: dict[str, int | None], patches: list[tuple] | None) -> None:
         counts = Counter(p[2] for p in patches) if patches else Counter()
-        summary_counts = {col: _count(summary, key) for key, col in SUMMARY_COUNT_COLUMNS.items()}
         status, severity, baseline, group, execution = _instance_level(summary, patches)
         for name, value in (
             ("ci_id", item.ci_id), ("account_id", item.account_id), ("aws_region", item.aws_region),

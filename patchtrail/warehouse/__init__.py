@@ -3,7 +3,7 @@
 Only this package holds a DuckDB connection.
 """
 
-from patchtrail.warehouse.connect import connect, transaction
+from patchtrail.warehouse.connect import connect, scalar, transaction
 from patchtrail.warehouse.schema import apply_schema, load_sql
 
-__all__ = ["apply_schema", "connect", "load_sql", "transaction"]
+__all__ = ["apply_schema", "connect", "load_sql", "scalar", "transaction"]

@@ -39,3 +39,12 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("rollback")
         raise
     con.execute("commit")
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """The first column of the first row of a query, with the result fully consumed.
+
+    (DuckDB 2.0 refuses further work on a connection while a result is only partly fetched.)
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from patchtrail.warehouse.connect import scalar
 from patchtrail.warehouse.schema import load_sql
 
 
@@ -13,7 +14,7 @@ def merge_history(con: duckdb.DuckDBPyConnection) -> int:
     Each affected instance's versions are recomputed from all of its staged items, so late and
     out-of-order items are re-sequenced and the result is independent of arrival order.
     """
-    affected = con.execute("select count(*) from affected_instances").fetchone()[0]
+    affected = scalar(con, "select count(*) from affected_instances")
     if affected:
         con.execute(load_sql("history/delete_affected_history"))
         con.execute(load_sql("history/merge_instance_compliance"))

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from patchtrail.warehouse.connect import scalar
 from transforms.flatten import Flattened
 
 #: Largest payload kept per rejected record, in characters.
@@ -32,8 +33,7 @@ def start_run(con: duckdb.DuckDBPyConnection) -> int:
         "create or replace temp table affected_instances "
         "(account_id varchar, aws_region varchar, instance_id varchar)"
     )
-    row = con.execute("select coalesce(max(load_id), 0) + 1 from landing.loads").fetchone()
-    return int(row[0])
+    return int(scalar(con, "select coalesce(max(load_id), 0) + 1 from landing.loads"))
 
 
 def recorded_objects(con: duckdb.DuckDBPyConnection, source: str) -> set[tuple[str, str]]:
@@ -65,7 +65,7 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
                 partition by ci_id order by event_id is null, source_ref, record_ref
             ) = 1
         """)
-        landed = con.execute("select count(*) from batch_new").fetchone()[0]
+        landed = scalar(con, "select count(*) from batch_new")
         con.execute("""
             insert into landing.configuration_items
             select ci_id, account_id, aws_region, resource_type, resource_id, instance_id,

@@ -1,0 +1,46 @@
+"""Prefect flow `ingest-files`: land local AWS Config / CloudTrail Lake files, publish a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+from flows.summary import publish_run_summary
+from patchtrail import ingest
+from patchtrail.settings import DEFAULT_WAREHOUSE
+
+
+@task(name="land-files")
+def land_files(paths: list[str], warehouse: str) -> ingest.RunSummary:
+    """List, land and merge the files in one warehouse transaction (all or nothing)."""
+    logger = get_run_logger()
+    summary = ingest.ingest_files(
+        paths, warehouse=warehouse,
+        on_object=lambda r: logger.info("%s %s: %d new, %d duplicate, %d rejected%s", r.status,
+                                        r.uri, r.landed, r.duplicate, r.rejected,
+                                        f" ({r.error})" if r.error else ""),
+    )
+    return summary
+
+
+@flow(name="ingest-files", log_prints=True)
+def ingest_files_flow(paths: list[str], warehouse: str = str(DEFAULT_WAREHOUSE),
+                      strict: bool = False) -> dict:
+    """Land local files (Config delivery, Lake exports, Lake event NDJSON) into the warehouse.
+
+    Args:
+        paths: files or folders to read; folders are walked.
+        warehouse: the DuckDB warehouse file.
+        strict: fail the run when anything was rejected (it is still landed and recorded).
+    """
+    summary = land_files([str(Path(p)) for p in paths], warehouse)
+    publish_run_summary(summary, key="ingest-files-summary")
+    if strict and summary.rejected_anything:
+        raise RuntimeError(f"load {summary.load_id}: records were rejected (strict mode); "
+                           "see landing.rejected_records")
+    return summary.as_dict()
+
+
+if __name__ == "__main__":
+    ingest_files_flow(["demo-data"])

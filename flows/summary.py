@@ -1,0 +1,38 @@
+"""Run summaries as Prefect artifacts with stable keys (shared by every flow)."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from patchtrail.ingest import RunSummary
+
+
+@task(name="publish-summary")
+def publish_run_summary(summary: RunSummary, *, key: str) -> None:
+    """A markdown artifact (the run and the fleet) and a table artifact (one row per object)."""
+    totals = summary.totals()
+    fleet = summary.fleet
+    lines = [
+        f"# {summary.source} load {summary.load_id}",
+        f"Warehouse `{summary.warehouse}`, {summary.seconds:.1f} s.",
+        "",
+        "| objects | unchanged | rejected objects | items | new | duplicate | skipped | rejected items |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| {objects_seen} | {objects_unchanged} | {objects_rejected} | {items_read} | {items_landed} "
+        "| {items_duplicate} | {items_skipped} | {items_rejected} |".format(**totals),
+        "",
+        "## Fleet now",
+        "",
+        "| managed instances | compliant % | missing critical | missing high | rejected records |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {fleet.get('instances')} | {fleet.get('compliance_pct')} | "
+        f"{fleet.get('missing_critical_patches')} | {fleet.get('missing_high_patches')} | "
+        f"{fleet.get('rejected_records')} |",
+    ]
+    create_markdown_artifact("\n".join(lines), key=key, description="What this run read and landed")
+    rows = [{"uri": o.uri, "format": o.format, "status": o.status, "items": o.read, "new": o.landed,
+             "duplicate": o.duplicate, "rejected": o.rejected, "error": o.error or ""}
+            for o in summary.objects if o.status != "unchanged"]
+    create_table_artifact(rows or [{"uri": "(nothing new)"}], key=f"{key}-objects",
+                          description="Objects read by this run")
