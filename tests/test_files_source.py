@@ -1,0 +1,193 @@
+"""Local files: format detection, readers, sign-file verification, bad input, incremental runs."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import os
+
+import orjson
+import pytest
+from factories import config_file_ci, lake_event, lake_row, patch
+
+from patchtrail.ingest import ingest_files
+from patchtrail.settings import LAKE_EXTRACT_COLUMNS
+from patchtrail.warehouse import connect
+
+CIS = [config_file_ci(f"2026-03-{d:02d}T06:00:00.000Z", [patch("A", s), patch("B")])
+       for d, s in ((1, "Missing"), (2, "InstalledPendingReboot"), (3, "Installed"))]
+
+
+def write_config_file(path, cis, *, other_types=0):
+    items = list(cis) + [config_file_ci("2026-03-01T00:00:00.000Z", resource_type="AWS::EC2::Instance")
+                         for _ in range(other_types)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(orjson.dumps({"fileVersion": "1.0", "configurationItems": items}),
+                                   mtime=0))
+    return path
+
+
+def write_export(folder, cis, *, rows_per_file=2, header=LAKE_EXTRACT_COLUMNS):
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [lake_row(ci, event_id=f"ev-{i}") for i, ci in enumerate(cis)]
+    files = []
+    for n, start in enumerate(range(0, len(rows), rows_per_file), start=1):
+        text = io.StringIO()
+        text.write("# Execution Time: 2026-04-01T00:00:00.000000Z Query Statement: SELECT eventId, "
+                   "eventTime FROM x WHERE eventTime >= '2026-01-01 00:00:00'\r\n")
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow(header)
+        for row in rows[start:start + rows_per_file]:
+            writer.writerow([row.get(c, "") for c in LAKE_EXTRACT_COLUMNS])
+        data = gzip.compress(text.getvalue().encode(), mtime=0)
+        (folder / f"result_{n}.csv.gz").write_bytes(data)
+        files.append({"fileHashValue": hashlib.sha256(data).hexdigest(), "fileName": f"result_{n}.csv.gz"})
+    (folder / "result_sign.json").write_bytes(orjson.dumps({
+        "region": "us-east-1", "files": files, "hashAlgorithm": "SHA-256",
+        "signatureAlgorithm": "SHA256withRSA", "queryCompleteTime": "2026-04-01T00:00:00Z",
+        "hashSignature": "00", "publicKeyFingerprint": "00"}))
+    return folder
+
+
+def write_ndjson(path, cis, *, extra_lines=()):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [orjson.dumps(lake_event(ci, event_id=f"ev-{i}")).decode() for i, ci in enumerate(cis)]
+    path.write_text("\n".join([*lines, *extra_lines]) + "\n")
+    return path
+
+
+def count(wh, sql):
+    con = connect(wh, read_only=True)
+    try:
+        return con.execute(sql).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def rejected(wh):
+    con = connect(wh, read_only=True)
+    try:
+        return con.execute("select source_ref, record_ref, reason, payload from landing.rejected_records "
+                           "order by all").fetchall()
+    finally:
+        con.close()
+
+
+def test_three_formats_land_the_same_items_once(tmp_path):
+    write_config_file(tmp_path / "c/AWSLogs/111122223333/Config/us-east-1/2026/3/1/ConfigHistory/"
+                      "111122223333_Config_us-east-1_ConfigHistory_AWS::SSM::PatchCompliance_x_1.json.gz",
+                      CIS, other_types=2)
+    write_export(tmp_path / "e/AWSLogs/111122223333/CloudTrail-Lake/Query/2026/04/01/q1", CIS)
+    write_ndjson(tmp_path / "l/events.ndjson", CIS)
+    (tmp_path / "c/AWSLogs/111122223333/Config/ConfigWritabilityCheckFile").write_bytes(b"")
+    wh = tmp_path.parent / f"{tmp_path.name}.duckdb"  # outside the walked folder
+    summary = ingest_files([tmp_path], warehouse=wh)
+    totals = summary.totals()
+    assert totals["objects_seen"] == 3 and totals["items_landed"] == 3
+    assert totals["items_duplicate"] == 6 and totals["items_skipped"] == 2
+    assert count(wh, "select count(*) from landing.configuration_items") == 3
+    assert count(wh, "select count(*) from landing.configuration_items where event_id is null") == 0
+    assert summary.ignored == [str(tmp_path / "c/AWSLogs/111122223333/Config/ConfigWritabilityCheckFile")]
+
+
+def test_rerun_skips_files_by_path_and_hash_and_rereads_changed_ones(tmp_path):
+    path = write_config_file(tmp_path / "h.json.gz", CIS[:2])
+    wh = tmp_path / "w.duckdb"
+    assert ingest_files([tmp_path], warehouse=wh).totals()["items_landed"] == 2
+    again = ingest_files([tmp_path], warehouse=wh).totals()
+    assert again["objects_unchanged"] == 1 and again["items_read"] == 0
+    write_config_file(path, CIS)  # same path, new content
+    changed = ingest_files([tmp_path], warehouse=wh).totals()
+    assert changed["items_landed"] == 1 and changed["items_duplicate"] == 2
+    assert count(wh, "select count(*) from landing.source_objects") == 2
+
+
+def test_sign_file_mismatch_rejects_the_whole_export(tmp_path):
+    folder = write_export(tmp_path / "q1", CIS, rows_per_file=2)
+    data = gzip.decompress((folder / "result_2.csv.gz").read_bytes()).replace(b"06:00", b"07:00")
+    (folder / "result_2.csv.gz").write_bytes(gzip.compress(data))
+    wh = tmp_path / "w.duckdb"
+    summary = ingest_files([tmp_path], warehouse=wh)
+    assert summary.totals()["objects_rejected"] == 1
+    assert count(wh, "select count(*) from landing.configuration_items") == 0
+    (reason,) = [r[2] for r in rejected(wh)]
+    assert "result_2.csv.gz: SHA-256" in reason and "does not match" in reason
+    assert count(wh, "select status from landing.source_objects") == "rejected"
+
+
+def test_export_with_a_missing_result_file_is_rejected(tmp_path):
+    folder = write_export(tmp_path / "q1", CIS, rows_per_file=2)
+    (folder / "result_2.csv.gz").unlink()
+    summary = ingest_files([tmp_path], warehouse=tmp_path / "w.duckdb")
+    assert "listed in result_sign.json but missing" in summary.objects[0].error
+
+
+def test_unexpected_csv_header_rejects_the_file(tmp_path):
+    header = ("eventId", "eventTime", "accountId", "awsRegion", "resourceId", "status")
+    write_export(tmp_path / "q1", CIS, header=header)
+    summary = ingest_files([tmp_path], warehouse=tmp_path / "w.duckdb")
+    assert "unexpected CSV header" in summary.objects[0].error
+
+
+@pytest.mark.parametrize("name,content,reason", [
+    ("trunc.json.gz", gzip.compress(b'{"configurationItems": []}')[:-6], "corrupt or truncated gzip"),
+    ("notjson.json.gz", gzip.compress(b"<html>"), "not JSON"),
+    ("plain.json", b'{"something": 1}', "no configurationItems list"),
+])
+def test_bad_files_are_rejected_and_the_run_continues(tmp_path, name, content, reason):
+    (tmp_path / name).write_bytes(content)
+    write_config_file(tmp_path / "good.json.gz", CIS)
+    wh = tmp_path / "w.duckdb"
+    summary = ingest_files([tmp_path], warehouse=wh)
+    assert summary.totals()["items_landed"] == 3 and summary.rejected_anything
+    (row,) = rejected(wh)
+    assert row[0] == str(tmp_path / name) and row[1] is None and reason in row[2]
+    assert row[3]  # the payload is kept
+
+
+def test_bad_lines_and_items_are_rejected_one_by_one(tmp_path):
+    bad_item = dict(CIS[0], configurationItemStatus=None)
+    write_ndjson(tmp_path / "e.ndjson", CIS, extra_lines=["{not json", "[1, 2]"])
+    write_config_file(tmp_path / "h.json.gz", [bad_item])
+    wh = tmp_path / "w.duckdb"
+    ingest_files([tmp_path], warehouse=wh)
+    rows = rejected(wh)
+    assert [(r[1], r[2][:20]) for r in rows] == [
+        ("line 4", "invalid JSON (unexpe"), ("line 5", "event is not a JSON o"[:20]),
+        ("item 0", "configurationItemSta")]
+    assert rows[0][3] == "{not json"
+
+
+def test_unreadable_and_missing_paths_are_recorded(tmp_path):
+    locked = write_config_file(tmp_path / "locked.json.gz", CIS)
+    os.chmod(locked, 0)
+    wh = tmp_path / "w.duckdb"
+    summary = ingest_files([locked, tmp_path / "nope.json.gz"], warehouse=wh)
+    errors = [o.error or "" for o in summary.objects]
+    os.chmod(locked, 0o644)
+    if os.geteuid() != 0:  # root can read anything
+        assert any("unreadable" in e for e in errors)
+    assert any("no such file or folder" in e for e in errors if e)
+    assert any("nope.json.gz" in r[0] for r in rejected(wh))
+
+
+def test_crash_mid_run_leaves_the_warehouse_as_it_was(tmp_path, monkeypatch):
+    write_config_file(tmp_path / "a.json.gz", CIS[:1])
+    wh = tmp_path / "w.duckdb"
+    ingest_files([tmp_path], warehouse=wh)
+    write_config_file(tmp_path / "b.json.gz", CIS[1:])
+    from patchtrail import ingest
+
+    def explode(con):
+        raise RuntimeError("power cut during the history merge")
+
+    monkeypatch.setattr(ingest, "merge_history", explode)
+    with pytest.raises(RuntimeError, match="power cut"):
+        ingest_files([tmp_path], warehouse=wh)
+    assert count(wh, "select count(*) from landing.configuration_items") == 1
+    assert count(wh, "select count(*) from landing.source_objects") == 1
+    assert count(wh, "select string_agg(status, ',' order by load_id) from landing.loads") == "succeeded,failed"
+    monkeypatch.undo()
+    assert ingest_files([tmp_path], warehouse=wh).totals()["items_landed"] == 2
