@@ -1,0 +1,57 @@
+"""The ingest-files flow end to end on a real (temporary) Prefect server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from patchtrail.simulator import simulate_to_dir
+
+pytestmark = pytest.mark.service("prefect")
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+def test_flow_lands_files_and_publishes_artifacts(prefect_server, tmp_path):
+    from prefect.client.orchestration import get_client
+
+    from flows.ingest_files import ingest_files_flow
+
+    simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=3)
+    (tmp_path / "data/broken.json.gz").write_bytes(b"\x1f\x8b nope")
+    wh = str(tmp_path / "w.duckdb")
+    result = ingest_files_flow([str(tmp_path / "data")], warehouse=wh)
+    assert result["totals"]["items_landed"] > 0
+    assert result["totals"]["objects_rejected"] == 1
+    assert result["fleet"]["instances"] > 0
+
+    again = ingest_files_flow([str(tmp_path / "data")], warehouse=wh)
+    assert again["totals"]["items_landed"] == 0
+
+    async def artifacts():
+        async with get_client() as client:
+            from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+            found = await client.read_artifacts(artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["ingest-files-summary", "ingest-files-summary-objects"])))
+            return {a.key: a for a in found}
+
+    found = asyncio.run(artifacts())
+    assert set(found) == {"ingest-files-summary", "ingest-files-summary-objects"}
+    assert "Fleet now" in found["ingest-files-summary"].data
+
+
+def test_strict_flow_fails_when_records_are_rejected(prefect_server, tmp_path):
+    from flows.ingest_files import ingest_files_flow
+
+    (tmp_path / "bad.json.gz").write_bytes(b"\x1f\x8b nope")
+    with pytest.raises(RuntimeError, match="strict mode"):
+        ingest_files_flow([str(tmp_path / "bad.json.gz")], warehouse=str(tmp_path / "w.duckdb"),
+                          strict=True)
