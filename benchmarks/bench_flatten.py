@@ -104,12 +104,22 @@ def _measure(mode: str, items: int, patches: int, seed: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _median(results: list[dict]) -> dict:
+    """The run with the median time, and the median peak memory."""
+    by_time = sorted(results, key=lambda r: r["seconds"])
+    middle = dict(by_time[len(by_time) // 2])
+    middle["peak_rss_mb"] = sorted(r["peak_rss_mb"] for r in results)[len(results) // 2]
+    return middle
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--patches", type=int, default=200)
     parser.add_argument("--naive-items", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved rounds; the median of each figure is reported")
     parser.add_argument("--worker", choices=["ours", "naive"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -117,16 +127,19 @@ def main() -> None:
         return
 
     print(f"flatten benchmark: {args.items} items x {args.patches} patches (seed {args.seed}); "
-          f"naive baseline on {args.naive_items} items")
-    ours = _measure("ours", args.items, args.patches, args.seed)
-    small = _measure("ours", max(args.items // 10, 1), args.patches, args.seed)
-    naive = _measure("naive", args.naive_items, args.patches, args.seed)
+          f"naive baseline on {args.naive_items} items; median of {args.rounds} interleaved rounds")
+    runs: dict[str, list[dict]] = {"ours": [], "small": [], "naive": []}
+    for _ in range(args.rounds):  # interleaved, so machine noise hits both sides alike
+        runs["ours"].append(_measure("ours", args.items, args.patches, args.seed))
+        runs["naive"].append(_measure("naive", args.naive_items, args.patches, args.seed))
+        runs["small"].append(_measure("ours", max(args.items // 10, 1), args.patches, args.seed))
+    ours, naive, small = (_median(runs[k]) for k in ("ours", "naive", "small"))
 
     def rates(r: dict) -> tuple[float, float, float]:
         return r["bytes"] / 1e6 / r["seconds"], r["rows"] / r["seconds"], r["items"] / r["seconds"]
 
     print(f"{'':<22}{'MB/s JSON':>12}{'patch rows/s':>15}{'items/s':>10}{'peak RSS MB':>13}")
-    for label, r in (("patchtrail flatten", ours), (f"naive (json_normalize)", naive)):
+    for label, r in (("patchtrail flatten", ours), ("naive (json_normalize)", naive)):
         mb, rows, items = rates(r)
         print(f"{label:<22}{mb:>12.1f}{rows:>15,.0f}{items:>10,.0f}{r['peak_rss_mb']:>13.0f}")
     speedup = rates(ours)[1] / rates(naive)[1]

@@ -14,7 +14,7 @@ DEFAULT_WAREHOUSE = Path(os.environ.get("PATCHTRAIL_WAREHOUSE", "patchtrail.duck
 DEFAULT_DEMO_DIR = Path(os.environ.get("PATCHTRAIL_DEMO_DIR", "demo-data"))
 
 #: Configuration items flattened and landed per batch: memory stays bounded by this.
-BATCH_ITEMS = 2_000
+BATCH_ITEMS = 500
 
 PATCH_COMPLIANCE = "AWS::SSM::PatchCompliance"
 RESOURCE_ID_PREFIX = "AWS::SSM::ManagedInstanceInventory/"

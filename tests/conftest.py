@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,9 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from patchtrail.ingest import Run  # noqa: E402
+from loading import load_payloads  # noqa: E402
+
 from patchtrail.warehouse import apply_schema, connect  # noqa: E402
-from transforms.flatten import RawItem  # noqa: E402
 
 
 @pytest.fixture
@@ -31,13 +30,6 @@ def con():
     apply_schema(connection)
     yield connection
     connection.close()
-
-
-def load_payloads(connection, payloads: Iterable[dict], *, uri: str = "test://batch") -> None:
-    """Land raw payloads as one object in one run (the same path files take after reading)."""
-    items = [RawItem(p, "file", uri, f"item {i}") for i, p in enumerate(payloads)]
-    with Run(connection, source="file", warehouse=":memory:", parameters={}) as run:
-        run.land_object(uri=uri, fmt="test", items=items)
 
 
 @pytest.fixture

@@ -152,3 +152,26 @@ def test_same_item_in_three_dialects_flattens_identically():
     for flat in frames[1:]:
         pd.testing.assert_frame_equal(flat.patches, frames[0].patches)
         pd.testing.assert_frame_equal(flat.instances, frames[0].instances)
+
+
+def test_one_bad_item_in_a_batch_rejects_only_that_item():
+    good = [config_file_ci(f"2026-03-0{d}T00:00:00.000Z", [patch("KB1"), patch("KB2", "Missing")])
+            for d in (1, 2, 3)]
+    bad_state = config_file_ci("2026-03-04T00:00:00.000Z", [patch("KB1"), patch("KB9", "Exploded")])
+    bad_type = config_file_ci("2026-03-05T00:00:00.000Z", [patch("KB1", Title=42)])
+    flat = flatten([raw(good[0], "item 0"), raw(bad_state, "item 1"), raw(good[1], "item 2"),
+                    raw(bad_type, "item 3"), raw(good[2], "item 4")])
+    assert len(flat.items) == 3 and len(flat.instances) == 3 and len(flat.patches) == 6
+    assert set(flat.patches["ci_id"]) == set(flat.items["ci_id"])
+    reasons = dict(zip(flat.rejected["record_ref"], flat.rejected["reason"], strict=True))
+    assert reasons["item 1"] == "patch 'KB9' has unknown PatchState 'Exploded'"
+    assert reasons["item 3"].startswith("a patch field is not a string")
+    assert list(flat.instances["missing_count"]) == [1, 1, 1]
+
+
+def test_patch_id_falls_back_to_the_map_key():
+    ci = config_file_ci("2026-03-01T00:00:00.000Z", [patch("KB1"), patch("KB2")])
+    patch_map = ci["configuration"]["AWS:ComplianceItem"]["Content"]["Patch"]
+    patch_map["KB1"]["Id"] = ""
+    del patch_map["KB2"]["Id"]
+    assert sorted(one(ci).patches["patch_id"]) == ["KB1", "KB2"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 
-from conftest import load_payloads
 from factories import config_file_ci, lake_event, lake_row, patch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from loading import load_payloads
 
 from patchtrail.warehouse import apply_schema, connect
 

@@ -46,7 +46,7 @@ def test_normal_fields_from_a_lake_event():
 def test_config_api_configuration_string_is_decoded():
     item = normalise(config_api_ci(CI))
     assert isinstance(item.configuration, dict)
-    assert item.configuration_json.startswith("{")
+    assert item.configuration_json.startswith(b"{")
 
 
 def test_state_id_number_or_string_or_float_is_the_same():

@@ -51,7 +51,7 @@ class NormalItem:
     item_status: str
     state_id: str
     configuration: dict[str, Any] | None
-    configuration_json: str | None
+    configuration_json: bytes | None  # UTF-8 JSON text
     event_id: str | None
     event_time: datetime | None
 
@@ -134,16 +134,16 @@ def normalise(payload: dict[str, Any]) -> NormalItem:
     captured_at = parse_time(capture, "configurationItemCaptureTime")
     state = _state_id(state_id)
 
-    config_json: str | None
+    config_json: bytes | None
     if configuration is None or status in DELETION_STATUSES:
         configuration, config_json = None, None
     elif isinstance(configuration, str):
-        config_json = configuration
+        config_json = configuration.encode()
         configuration = _loads(configuration, "configuration")
         if configuration is not None and not isinstance(configuration, dict):
             raise ItemError("configuration is not a JSON object")
     elif isinstance(configuration, dict):
-        config_json = orjson.dumps(configuration).decode()
+        config_json = orjson.dumps(configuration)
     else:
         raise ItemError(f"configuration is a {type(configuration).__name__}, expected an object")
 
