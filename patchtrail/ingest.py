@@ -27,12 +27,16 @@ from patchtrail.sources.formats import ObjectError
 from patchtrail.warehouse import apply_schema, connect
 from patchtrail.warehouse.history import merge_history
 from patchtrail.warehouse.land import (
+    event_ids,
+    fill_event_ids,
     land_batch,
     record_load,
     record_object,
     record_rejected,
     recorded_objects,
+    start_object,
     start_run,
+    undo_object,
 )
 from transforms.flatten import Flattened, RawItem, flatten
 
@@ -137,42 +141,51 @@ class Run:
     def land_object(self, *, uri: str, fmt: str, items: Iterable[RawItem], sha256: str | None = None,
                     etag: str | None = None, size: int = 0,
                     payload: Callable[[], bytes | None] = lambda: None) -> ObjectResult:
-        """Read all of an object's items, then land them; a bad object is rejected whole."""
+        """Stream an object's items into the warehouse a batch at a time (memory stays bounded by
+        the batch); if the object turns out bad part-way, undo it: it is rejected whole."""
         now = datetime.now(UTC)
         result = ObjectResult(uri=uri, format=fmt, status="landed", size=size)
+        skipped: Counter[str] = Counter()
+        refs: set[str] = set()
+        events: list = []
+        start_object(self.con)
         try:
-            batches = [flatten(batch) for batch in _batches(iter(items), BATCH_ITEMS)]
+            for batch in _batches(iter(items), BATCH_ITEMS):
+                refs.update(raw.source_ref for raw in batch)
+                flat = flatten(batch)
+                self._land(result, flat, now)
+                skipped.update(flat.skipped)
+                events.append(event_ids(flat))
         except (ObjectError, OSError) as exc:
             message = str(exc) if isinstance(exc, ObjectError) else f"{uri}: unreadable ({exc})"
             log.error("rejected %s", message)
-            result.status, result.error, result.rejected = "rejected", message, 0
+            undo_object(self.con, load_id=self.summary.load_id, source_refs=refs)
+            result = ObjectResult(uri=uri, format=fmt, status="rejected", size=size, error=message)
             record_rejected(self.con, load_id=self.summary.load_id, source=self.source,
                             source_ref=uri, record_ref=None, reason=message,
                             payload=_safe(payload), rejected_at=now)
         else:
-            self._land(result, batches, now)
+            for table in events:
+                fill_event_ids(self.con, table)
+            result.skipped = sum(skipped.values())
+            result.skipped_types = dict(skipped)
+            result.read = result.landed + result.duplicate + result.rejected + result.skipped
+            if result.rejected > LOGGED_REJECTS_PER_OBJECT:
+                log.warning("%s: %d records rejected in all (see landing.rejected_records)",
+                            result.uri, result.rejected)
         record_object(self.con, load_id=self.summary.load_id, source=self.source, uri=uri,
                       sha256=sha256, etag=etag, size=size, fmt=fmt, status=result.status,
                       counts=asdict(result), error=result.error, recorded_at=now)
         self._done(result)
         return result
 
-    def _land(self, result: ObjectResult, batches: list[Flattened], now: datetime) -> None:
-        skipped: Counter[str] = Counter()
-        for flat in batches:
-            counts = land_batch(self.con, flat, load_id=self.summary.load_id, ingested_at=now)
-            for row in flat.rejected.head(LOGGED_REJECTS_PER_OBJECT - result.rejected).itertuples():
-                log.warning("rejected %s %s: %s", row.source_ref, row.record_ref, row.reason)
-            result.landed += counts.landed
-            result.duplicate += counts.duplicate
-            result.rejected += counts.rejected
-            skipped.update(flat.skipped)
-        result.skipped = sum(skipped.values())
-        result.skipped_types = dict(skipped)
-        result.read = result.landed + result.duplicate + result.rejected + result.skipped
-        if result.rejected > LOGGED_REJECTS_PER_OBJECT:
-            log.warning("%s: %d records rejected in all (see landing.rejected_records)",
-                        result.uri, result.rejected)
+    def _land(self, result: ObjectResult, flat: Flattened, now: datetime) -> None:
+        counts = land_batch(self.con, flat, load_id=self.summary.load_id, ingested_at=now)
+        for row in flat.rejected.head(max(LOGGED_REJECTS_PER_OBJECT - result.rejected, 0)).itertuples():
+            log.warning("rejected %s %s: %s", row.source_ref, row.record_ref, row.reason)
+        result.landed += counts.landed
+        result.duplicate += counts.duplicate
+        result.rejected += counts.rejected
 
     def _done(self, result: ObjectResult) -> None:
         self.summary.objects.append(result)

@@ -191,3 +191,20 @@ def test_crash_mid_run_leaves_the_warehouse_as_it_was(tmp_path, monkeypatch):
     assert count(wh, "select string_agg(status, ',' order by load_id) from landing.loads") == "succeeded,failed"
     monkeypatch.undo()
     assert ingest_files([tmp_path], warehouse=wh).totals()["items_landed"] == 2
+
+
+def test_object_that_breaks_after_its_first_batch_lands_nothing(tmp_path):
+    from patchtrail.settings import BATCH_ITEMS
+
+    cis = [config_file_ci(f"2026-03-01T06:{m // 60:02d}:{m % 60:02d}.000Z", [patch("A")])
+           for m in range(BATCH_ITEMS + 100)]
+    lines = [orjson.dumps(lake_event(ci, event_id=f"ev-{i}")) for i, ci in enumerate(cis)]
+    lines.insert(3, b"{broken")  # a per-line reject in the first batch, undone with the rest
+    data = gzip.compress(b"\n".join(lines))
+    (tmp_path / "events.ndjson.gz").write_bytes(data[: len(data) - 200])  # truncated near the end
+    wh = tmp_path.parent / f"{tmp_path.name}.duckdb"
+    summary = ingest_files([tmp_path], warehouse=wh)
+    assert summary.objects[0].status == "rejected"
+    assert count(wh, "select count(*) from landing.configuration_items") == 0
+    assert count(wh, "select count(*) from staging.patch_observations") == 0
+    assert [r[1] for r in rejected(wh)] == [None]  # one whole-object reject, no line rejects

@@ -28,11 +28,16 @@ class LandCounts:
 
 
 def start_run(con: duckdb.DuckDBPyConnection) -> int:
-    """Prepare the run's scratch table of affected instances; return the next load id."""
+    """Prepare the run's scratch tables; return the next load id.
+
+    affected_instances: instances whose history must be recomputed at the end of the run.
+    object_landed: ci_ids landed by the object being read (to undo them if it turns out bad).
+    """
     con.execute(
         "create or replace temp table affected_instances "
         "(account_id varchar, aws_region varchar, instance_id varchar)"
     )
+    con.execute("create or replace temp table object_landed (ci_id varchar)")
     return int(scalar(con, "select coalesce(max(load_id), 0) + 1 from landing.loads"))
 
 
@@ -44,9 +49,51 @@ def recorded_objects(con: duckdb.DuckDBPyConnection, source: str) -> set[tuple[s
     return {(uri, digest) for uri, digest in rows}
 
 
+def start_object(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the previous object's landed ids; call before landing an object's first batch."""
+    con.execute("delete from object_landed")
+
+
+def undo_object(con: duckdb.DuckDBPyConnection, *, load_id: int, source_refs: set[str]) -> None:
+    """Remove what the current object landed so far: a bad object lands nothing at all."""
+    con.execute("delete from staging.patch_observations where ci_id in (select ci_id from object_landed)")
+    con.execute("delete from staging.instance_snapshots where ci_id in (select ci_id from object_landed)")
+    con.execute("delete from landing.configuration_items where ci_id in (select ci_id from object_landed)")
+    if source_refs:
+        con.execute("delete from landing.rejected_records where load_id = ? and source_ref in "
+                    "(select unnest(?::varchar[]))", [load_id, sorted(source_refs)])
+    con.execute("delete from object_landed")
+
+
+def fill_event_ids(con: duckdb.DuckDBPyConnection, events: pa.Table) -> None:
+    """Give items first landed from files the CloudTrail Lake eventID/eventTime of a Lake copy."""
+    if events.num_rows == 0:
+        return
+    con.register("object_events", events)
+    try:
+        con.execute("""
+            update landing.configuration_items as l
+            set event_id = e.event_id, event_time = e.event_time
+            from (select ci_id, min(event_id) as event_id, min(event_time) as event_time
+                  from object_events group by ci_id) as e
+            where l.ci_id = e.ci_id and l.event_id is null
+        """)
+    finally:
+        con.unregister("object_events")
+
+
+def event_ids(flat: Flattened) -> pa.Table:
+    """(ci_id, event_id, event_time) of a batch's items that came through CloudTrail Lake."""
+    items = flat.items[flat.items["event_id"].notna()][["ci_id", "event_id", "event_time"]]
+    return _arrow(items)
+
+
 def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
                ingested_at: datetime) -> LandCounts:
-    """Insert a batch's new items (by ci_id) and their staging rows; record its rejects."""
+    """Insert a batch's new items (by ci_id) and their staging rows; record its rejects.
+
+    Lake event ids of duplicates are applied later, once the whole object proved good
+    (see `fill_event_ids`)."""
     rejected = _land_rejected(con, flat, load_id=load_id, rejected_at=ingested_at)
     if flat.items.empty:
         return LandCounts(0, 0, rejected)
@@ -73,14 +120,7 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
                 dialect, source, source_ref, record_ref, ?::timestamptz, ?
             from batch_new
         """, [ingested_at, load_id])
-        # A copy that came through CloudTrail Lake brings the Lake event id and time.
-        con.execute("""
-            update landing.configuration_items as l
-            set event_id = b.event_id, event_time = b.event_time
-            from (select ci_id, any_value(event_id) as event_id, any_value(event_time) as event_time
-                  from batch_items where event_id is not null group by ci_id) as b
-            where l.ci_id = b.ci_id and l.event_id is null
-        """)
+        con.execute("insert into object_landed select ci_id from batch_new")
         con.execute("""
             insert into staging.instance_snapshots
             select * from batch_instances
