@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from patchtrail.ingest import RunSummary
+from patchtrail.run import RunSummary
 
 
 @task(name="publish-summary")

@@ -172,7 +172,7 @@ def demo(
                          f"{instances} instances, {days} days -> {data}")
     sim = simulate_to_dir(data, accounts=accounts, regions=regions, instances=instances, days=days,
                           seed=seed)
-    console.stderr.print(f"    {sim.as_dict().get('patch_compliance_items', '?')} PatchCompliance items "
+    console.stderr.print(f"    {sim.patch_items} PatchCompliance items "
                          f"in three formats ({time.monotonic() - t0:.1f} s)")
     console.stderr.print(f"[bold]2/3 ingest + build history[/bold] -> {warehouse}")
     with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):

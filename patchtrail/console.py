@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from patchtrail.ingest import ObjectResult, RunSummary
+from patchtrail.run import ObjectResult, RunSummary
 
 stdout = Console()
 stderr = Console(stderr=True)

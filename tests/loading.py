@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from patchtrail.ingest import Run
+from patchtrail.run import Run
 from transforms.flatten import RawItem
 
 

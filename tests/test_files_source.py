@@ -178,12 +178,12 @@ def test_crash_mid_run_leaves_the_warehouse_as_it_was(tmp_path, monkeypatch):
     wh = tmp_path / "w.duckdb"
     ingest_files([tmp_path], warehouse=wh)
     write_config_file(tmp_path / "b.json.gz", CIS[1:])
-    from patchtrail import ingest
+    from patchtrail import run
 
     def explode(con):
         raise RuntimeError("power cut during the history merge")
 
-    monkeypatch.setattr(ingest, "merge_history", explode)
+    monkeypatch.setattr(run, "merge_history", explode)
     with pytest.raises(RuntimeError, match="power cut"):
         ingest_files([tmp_path], warehouse=wh)
     assert count(wh, "select count(*) from landing.configuration_items") == 1

@@ -131,6 +131,8 @@ class Flattened:
     patches: pd.DataFrame
     rejected: pd.DataFrame
     skipped: Counter[str] = field(default_factory=Counter)
+    #: skipped items per (source_ref, resource type), to attribute them to their objects
+    skipped_by_ref: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -157,12 +159,12 @@ def flatten(raw_items: Iterable[RawItem]) -> Flattened:
             continue
         try:
             rtype = resource_type_of(raw.payload)
-            if rtype and rtype != PATCH_COMPLIANCE:
+            if not rtype or rtype == PATCH_COMPLIANCE:
+                item = normalise(raw.payload)
+                rtype = item.resource_type
+            if rtype != PATCH_COMPLIANCE:
                 batch.skipped[rtype] += 1
-                continue
-            item = normalise(raw.payload)
-            if item.resource_type != PATCH_COMPLIANCE:
-                batch.skipped[item.resource_type] += 1
+                batch.skipped_by_ref[(raw.source_ref, rtype)] += 1
                 continue
             summary, keys, values = _patch_map(item)
             summary_counts = [_count(summary, key) for key in SUMMARY_COUNT_COLUMNS]
@@ -213,6 +215,7 @@ class _Batch:
         self.patch_counts: list[int] = []
         self.rejected: dict[str, list] = {n: [] for n in REJECTED_SCHEMA.names}
         self.skipped: Counter[str] = Counter()
+        self.skipped_by_ref: Counter[tuple[str, str]] = Counter()
 
     def reject(self, raw: RawItem, reason: str) -> None:
         payload = raw.payload if isinstance(raw.payload, str) else orjson.dumps(
@@ -273,6 +276,7 @@ class _Batch:
         return Flattened(
             items=_to_pandas(items), instances=_to_pandas(instances), patches=_to_pandas(patch_table),
             rejected=_to_pandas(pa.table(self.rejected, schema=REJECTED_SCHEMA)), skipped=self.skipped,
+            skipped_by_ref=self.skipped_by_ref,
         )
 
     def _item_table(self) -> pa.Table:

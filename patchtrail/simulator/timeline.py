@@ -28,7 +28,9 @@ from patchtrail.simulator.items import (
 
 Plan = list[tuple[int, PatchView]]  # (visible from, view), ordered; the last visible entry wins
 
-NEVER_REMEDIATED = 0.05
+#: Patching discipline per instance: (share of the fleet, delay factor, never-remediated rate).
+#: Diligent teams patch within days and leave almost nothing behind; neglected ones do not.
+DISCIPLINES = ((0.45, 0.25, 0.002), (0.40, 1.0, 0.03), (0.15, 2.0, 0.12))
 INSTALL_FAILS = 0.06
 REJECTED_INSTANCES = 0.03
 ANOMALY_PER_SCAN = 0.008
@@ -128,6 +130,12 @@ class _Planner:
         self.instance, self.rng = instance, rng
         self.windows_os = instance.platform == "Windows"
         self.visible_from = instance.join_ms or 0
+        draw = random.Random(f"{instance.rng_key}:discipline").random()
+        for share, delay_factor, never in DISCIPLINES:
+            self.delay_factor, self.never_remediated = delay_factor, never
+            if draw < share:
+                break
+            draw -= share
 
     def windows(self, catalog: Catalog) -> dict[str, Plan]:
         rng, ami, plans = self.rng, self.instance.ami_ms, {}
@@ -205,10 +213,10 @@ class _Planner:
                             release.cve_ids, self._level(release.severity))
         plan.append((visible, missing))
         plans[key] = plan
-        if rng.random() < NEVER_REMEDIATED:
+        if rng.random() < self.never_remediated:
             return
         low, high = DELAY_DAYS.get(release.severity, (5, 40))
-        due = visible + int(rng.uniform(low, high) * DAY_MS)
+        due = visible + int(rng.uniform(low, high) * self.delay_factor * DAY_MS)
         install = due - due % 1000 if release.severity == "Critical" else self._window(due)
         if rng.random() < INSTALL_FAILS:
             plan.append((install, missing._replace(state="Failed")))

@@ -25,6 +25,7 @@ class LandCounts:
     landed: int
     duplicate: int
     rejected: int
+    landed_by_ref: dict[str, int]
 
 
 def start_run(con: duckdb.DuckDBPyConnection) -> int:
@@ -96,7 +97,7 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
     (see `fill_event_ids`)."""
     rejected = _land_rejected(con, flat, load_id=load_id, rejected_at=ingested_at)
     if flat.items.empty:
-        return LandCounts(0, 0, rejected)
+        return LandCounts(0, 0, rejected, {})
     con.register("batch_items", _arrow(flat.items))
     con.register("batch_instances", _arrow(flat.instances))
     con.register("batch_patches", _arrow(flat.patches))
@@ -112,7 +113,9 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
                 partition by ci_id order by event_id is null, source_ref, record_ref
             ) = 1
         """)
-        landed = scalar(con, "select count(*) from batch_new")
+        landed_by_ref = dict(con.execute(
+            "select source_ref, count(*) from batch_new group by source_ref").fetchall())
+        landed = sum(landed_by_ref.values())
         con.execute("""
             insert into landing.configuration_items
             select ci_id, account_id, aws_region, resource_type, resource_id, instance_id,
@@ -142,7 +145,8 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
     finally:
         for name in ("batch_items", "batch_instances", "batch_patches"):
             con.unregister(name)
-    return LandCounts(landed=landed, duplicate=len(flat.items) - landed, rejected=rejected)
+    return LandCounts(landed=landed, duplicate=len(flat.items) - landed, rejected=rejected,
+                      landed_by_ref=landed_by_ref)
 
 
 def record_rejected(con: duckdb.DuckDBPyConnection, *, load_id: int, source: str, source_ref: str,
