@@ -127,6 +127,37 @@ def query(
 
 @app.command()
 @_cli_errors
+def sql(
+    statement: Annotated[str, typer.Argument(help="One SQL query (read-only).")],
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    warehouse: Warehouse = DEFAULT_WAREHOUSE,
+) -> None:
+    """Run your own SQL on the warehouse, opened read-only (nothing can be changed).
+
+    Example: patchtrail sql "select * from marts.instance_compliance_as_of('2026-03-31')"
+    """
+    import duckdb
+
+    from patchtrail.errors import InvalidInput
+
+    if fmt not in ("table", "csv", "json"):
+        raise typer.BadParameter("choose table, csv or json", param_hint="--format")
+    con = _open_existing(warehouse)
+    try:
+        cursor = con.execute(statement)
+        if cursor.description is None:
+            raise InvalidInput("the statement returned no rows to show")
+        columns = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    except duckdb.Error as exc:
+        raise InvalidInput(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        con.close()
+    console.print_rows(columns, rows, fmt=fmt)
+
+
+@app.command()
+@_cli_errors
 def status(warehouse: Warehouse = DEFAULT_WAREHOUSE) -> None:
     """Show what the warehouse holds: loads, items, history versions, the fleet now.
 
@@ -184,7 +215,8 @@ def demo(
                          f"  patchtrail status --warehouse {warehouse}\n"
                          f"  patchtrail query ssm-patch-compliance-distinct-ec2-instance-latest "
                          f"--warehouse {warehouse} --limit 10\n"
-                         f"  duckdb {warehouse} \"select * from marts.fleet_summary\"", highlight=False)
+                         f"  patchtrail sql \"select * from marts.instance_compliance_as_of('2026-03-31')\" "
+                         f"--warehouse {warehouse}", highlight=False)
 
 
 def _open_existing(warehouse: Path):

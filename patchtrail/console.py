@@ -7,6 +7,7 @@ written to stdout.
 from __future__ import annotations
 
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,8 +26,17 @@ from rich.table import Table
 
 from patchtrail.run import ObjectResult, RunSummary
 
-stdout = Console()
-stderr = Console(stderr=True)
+
+def _console(**kwargs) -> Console:
+    """A console; piped output gets 160 columns (not 80) unless COLUMNS says otherwise."""
+    console = Console(**kwargs)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=160, **kwargs)
+    return console
+
+
+stdout = _console()
+stderr = _console(stderr=True)
 
 
 def setup_logging(*, verbose: bool = False, quiet: bool = False) -> None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "sql"
 
-#: Where the warehouse lands unless --warehouse or PATCHTRAIL_WAREHOUSE says otherwise.
-DEFAULT_WAREHOUSE = Path(os.environ.get("PATCHTRAIL_WAREHOUSE", "patchtrail.duckdb"))
+#: Where the warehouse lands unless --warehouse (or PATCHTRAIL_WAREHOUSE) says otherwise.
+DEFAULT_WAREHOUSE = Path("patchtrail.duckdb")
 #: Where `patchtrail demo` writes the simulated fleet unless --data says otherwise.
-DEFAULT_DEMO_DIR = Path(os.environ.get("PATCHTRAIL_DEMO_DIR", "demo-data"))
+DEFAULT_DEMO_DIR = Path("demo-data")
 
 #: Configuration items flattened and landed per batch: memory stays bounded by this.
 BATCH_ITEMS = 500

@@ -17,9 +17,8 @@ SMALL = ["--accounts", "1", "--regions", "1", "--instances", "4", "--days", "30"
 
 
 def patchtrail(*args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, COLUMNS="200", PATCHTRAIL_WAREHOUSE="", PATCHTRAIL_DEMO_DIR="")
-    env.pop("PATCHTRAIL_WAREHOUSE")
-    env.pop("PATCHTRAIL_DEMO_DIR")
+    env = dict(os.environ, COLUMNS="200")
+    env.pop("PATCHTRAIL_WAREHOUSE", None)
     result = subprocess.run([sys.executable, "-m", "patchtrail.cli", *args], cwd=cwd, env=env,
                             capture_output=True, text=True, timeout=300)
     if check and result.returncode != 0:
@@ -100,3 +99,11 @@ def test_every_command_has_help_with_an_example():
     for command in (["simulate"], ["ingest", "files"], ["query"], ["status"], ["demo"]):
         out = patchtrail(*command, "--help", cwd=Path.cwd()).stdout
         assert "Example:" in out, command
+
+
+def test_sql_is_read_only(demo_dir):
+    cwd, _ = demo_dir
+    out = patchtrail("sql", "select instances from marts.fleet_summary", "--format", "csv", cwd=cwd).stdout
+    assert out.splitlines()[0] == "instances" and int(out.splitlines()[1]) > 0
+    refused = patchtrail("sql", "delete from landing.configuration_items", cwd=cwd, check=False)
+    assert refused.returncode == 1 and "read-only" in refused.stderr.lower()
