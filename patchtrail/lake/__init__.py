@@ -1,0 +1,1 @@
+"""CloudTrail Lake: the query files' renderer, and a local Lake endpoint for tests."""
