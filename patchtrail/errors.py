@@ -1,5 +1,7 @@
 """The few exception classes of patchtrail; each says whether a retry can help."""
 
+from __future__ import annotations
+
 
 class PatchtrailError(Exception):
     """Base class: a known failure that the CLI reports in one line."""
@@ -8,7 +10,25 @@ class PatchtrailError(Exception):
 
 
 class InvalidInput(PatchtrailError, ValueError):
-    """A value given by a user or a file does not match what is expected. Retrying does not help."""
+    """A value given by a user or a file does not match what is expected. Retrying does not help.
+
+    Attributes (set by `mismatch`): parameter, value, expected.
+    """
+
+    parameter: str | None = None
+    value: object = None
+    expected: str | None = None
+
+    @classmethod
+    def mismatch(cls, parameter: str, value: object, expected: str, *, reason: str = "") -> InvalidInput:
+        """`<parameter> <value> does not match <expected> (<reason>)`, with those as attributes."""
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        detail = f" ({reason})" if reason else ""
+        error = cls(f"{parameter} {shown} does not match {expected}{detail}")
+        error.parameter, error.value, error.expected = parameter, value, expected
+        return error
 
 
 class TransientError(PatchtrailError):

@@ -55,13 +55,13 @@ def run_seed_query(con: duckdb.DuckDBPyConnection, name: str, *, instance_id: st
     if query.needs_instance:
         if instance_id is None:
             raise InvalidInput(f"{query.name} needs --instance")
-        params.append(validate.instance_id(instance_id))
+        params.append(validate.instance_id(instance_id, parameter="--instance"))
     elif instance_id is not None:
         raise InvalidInput(f"{query.name} takes no --instance")
     if query.needs_range:
         if start is None or end is None:
             raise InvalidInput(f"{query.name} needs --start and --end")
-        params += [validate.utc_timestamp(start, name="--start"), validate.utc_timestamp(end, name="--end")]
+        params += [validate.utc_timestamp(start, parameter="--start"), validate.utc_timestamp(end, parameter="--end")]
     elif start is not None or end is not None:
         raise InvalidInput(f"{query.name} takes no --start/--end")
     placeholders = ", ".join("?" for _ in params)

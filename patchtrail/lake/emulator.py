@@ -17,9 +17,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from patchtrail.errors import InvalidInput
 from patchtrail.lake.delivery import ResultSigner
 from patchtrail.lake.engine import EventTables, read_events
-from patchtrail.lake.errors import InvalidInput
 from patchtrail.lake.faults import Faults
 from patchtrail.lake.protocol import ApiError
 from patchtrail.lake.service import LakeService
@@ -82,7 +82,7 @@ class LakeEmulator:
             for n, cfg in enumerate(stores if stores is not None else [{"id": store_id}])
         ]
         if len({s.id.lower() for s in self.stores}) != len(self.stores):
-            raise InvalidInput("stores", [s.id for s in self.stores], "distinct store ids")
+            raise InvalidInput.mismatch("stores", [s.id for s in self.stores], "distinct store ids")
         self._tables.seal()
         self._s3_url = s3_endpoint_url
         self._s3_client: Any = None
@@ -170,7 +170,7 @@ class LakeEmulator:
     def _add_store(self, number: int, cfg: dict[str, Any], shared: list[str]) -> Store:
         store_id = cfg.get("id")
         if not isinstance(store_id, str) or not re.fullmatch(_STORE_ID, store_id):
-            raise InvalidInput("store id", store_id, _STORE_ID)
+            raise InvalidInput.mismatch("store id", store_id, _STORE_ID)
         lines = read_events(cfg["events"]) if cfg.get("events") is not None else shared
         stats = self._tables.add(f"lake_events_{number}", lines)
         return Store(

@@ -14,7 +14,7 @@ import duckdb
 import orjson
 import pandas as pd
 
-from patchtrail.lake.errors import InvalidInput
+from patchtrail.errors import InvalidInput
 from patchtrail.lake.trino import DUCKDB_MACROS
 
 __all__ = ["EventTables", "QueryOutput", "TableStats", "read_events", "render_cell", "run_query"]
@@ -124,7 +124,7 @@ class EventTables:
             try:
                 self._con.execute(_load_sql(table))
             except duckdb.Error as exc:
-                raise InvalidInput(
+                raise InvalidInput.mismatch(
                     "events",
                     table,
                     "CloudTrail Lake events (eventTime ISO-8601)",
@@ -172,11 +172,11 @@ def read_events(events: Path | str | Iterable[Mapping[str, Any] | str]) -> list[
         try:
             parsed = orjson.loads(item)
         except orjson.JSONDecodeError as exc:
-            raise InvalidInput(
+            raise InvalidInput.mismatch(
                 "event", f"{where}:{number}", "one JSON object per line", reason=str(exc)
             ) from None
         if not isinstance(parsed, dict):
-            raise InvalidInput("event", f"{where}:{number}", "one JSON object per line")
+            raise InvalidInput.mismatch("event", f"{where}:{number}", "one JSON object per line")
         lines.append(item.strip())
     return lines
 

@@ -20,6 +20,7 @@ from lakekit import WINDOW_END, WINDOW_START, error_code, rows_of, wait
 
 from patchtrail.lake import queries
 from patchtrail.lake.emulator import LakeEmulator
+from patchtrail.settings import LAKE_EXTRACT_COLUMNS
 
 pytestmark = [pytest.mark.service("lake"), pytest.mark.service("s3")]
 
@@ -82,17 +83,7 @@ def test_results_and_sign_file_land_in_s3(delivering_lake, s3, bucket):
     body = text.split(f"Query Statement: {statement}\r\n", 1)[1]
     table = list(csv.reader(io.StringIO(body, newline="")))
     header, data = table[0], table[1:]
-    assert header == [
-        "eventId",
-        "eventTime",
-        "accountId",
-        "awsRegion",
-        "resourceId",
-        "ciStatus",
-        "ciCaptureTime",
-        "ciStateId",
-        "configurationJson",
-    ]
+    assert header == list(LAKE_EXTRACT_COLUMNS)
     api_rows = rows_of(client, query_id)
     assert data == [[row.get(column, "") for column in header] for row in api_rows]
     assert any('"' in cell and "," in cell for row in data for cell in row)  # JSON survives quoting

@@ -21,6 +21,7 @@ from lakekit import (
 )
 
 from patchtrail.lake import queries
+from patchtrail.settings import LAKE_EXTRACT_COLUMNS
 
 pytestmark = pytest.mark.service("lake")
 
@@ -61,16 +62,7 @@ def test_extraction_returns_every_patch_compliance_item_in_the_half_open_window(
     for row in rows:
         event = by_id(events)[row["eventId"]]
         data = event["eventData"]
-        assert list(row)[:8] == [
-            "eventId",
-            "eventTime",
-            "accountId",
-            "awsRegion",
-            "resourceId",
-            "ciStatus",
-            "ciCaptureTime",
-            "ciStateId",
-        ]
+        assert list(row)[:8] == list(LAKE_EXTRACT_COLUMNS[:8])
         assert row["eventTime"] == lake_time(event["eventTime"])
         assert (row["accountId"], row["awsRegion"], row["resourceId"]) == (
             data["accountId"],

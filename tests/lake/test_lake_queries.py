@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from patchtrail.errors import InvalidInput, PatchtrailError
 from patchtrail.lake import queries
-from patchtrail.lake.errors import InvalidInput, PatchtrailError
 from patchtrail.lake.trino import translate
+from patchtrail.settings import LAKE_EXTRACT_COLUMNS
 
 EDS = "37382170-182d-42ed-9df9-5aaf0b4b9511"
 ARN = f"arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/{EDS}"
@@ -56,17 +57,7 @@ def test_extraction_query_has_the_contract_columns_and_half_open_window():
         end="2026-04-01T00:00:00.250Z",
     )
     aliases = re.findall(r"\bas (\w+),?\n", sql)
-    assert aliases == [
-        "eventId",
-        "eventTime",
-        "accountId",
-        "awsRegion",
-        "resourceId",
-        "ciStatus",
-        "ciCaptureTime",
-        "ciStateId",
-        "configurationJson",
-    ]
+    assert aliases == list(LAKE_EXTRACT_COLUMNS)
     assert "eventTime >= '2026-03-31 00:00:00'" in sql
     assert "eventTime < '2026-04-01 00:00:00.250'" in sql
     assert "eventData.resourceType = 'AWS::SSM::PatchCompliance'" in sql
@@ -188,7 +179,6 @@ def test_hostile_instance_id_is_refused(value):
 
 
 HOSTILE_TIMES = [
-    "2026-03-31",
     "2026-03-31T00:00:00",
     "2026-03-31 00:00:00Z",
     "2026-03-31T00:00:00+01:00",
@@ -277,3 +267,7 @@ def test_invalid_input_is_a_value_error_and_a_patchtrail_error():
 
 def test_name_with_sql_suffix_is_accepted():
     assert queries.render("ssm-patch-compliance-all-ec2-instances.sql", event_data_store=EDS)
+
+
+def test_a_bare_date_is_midnight_utc():
+    assert queries.timestamp_literal("2026-03-31") == "'2026-03-31 00:00:00'"
