@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from patchtrail.console import lake_cost_line
 from patchtrail.run import RunSummary
 
 
@@ -22,6 +23,7 @@ def publish_run_summary(summary: RunSummary, *, key: str) -> None:
         "| {objects_seen} | {objects_unchanged} | {objects_rejected} | {items_read} | {items_landed} "
         "| {items_duplicate} | {items_skipped} | {items_rejected} |".format(**totals),
         "",
+        *([f"CloudTrail Lake: {lake_cost_line(summary.queries)}.", ""] if summary.queries else []),
         "## Fleet now",
         "",
         "| managed instances | compliant % | missing critical | missing high | rejected records |",

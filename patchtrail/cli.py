@@ -97,6 +97,81 @@ def ingest_files(
         raise typer.Exit(2)
 
 
+@ingest_app.command("lake")
+@_cli_errors
+def ingest_lake(
+    event_data_store: Annotated[list[str], typer.Option(
+        "--event-data-store", "-s", help="Event data store id or ARN (repeat for several).")],
+    start: Annotated[str | None, typer.Option(help="eventTime from (UTC). Default: each store's "
+                                              "watermark minus --overlap; required the first time.")] = None,
+    end: Annotated[str | None, typer.Option(help="eventTime up to, exclusive (UTC). Default: now.")] = None,
+    window: Annotated[str, typer.Option(help="eventTime span of one query (s, m, h, d).")] = "1d",
+    overlap: Annotated[str, typer.Option(help="Re-read this much before the watermark.")] = "6h",
+    endpoint_url: Annotated[str | None, typer.Option(help="CloudTrail endpoint (e.g. a local one).")] = None,
+    region: Annotated[str | None, typer.Option(envvar="AWS_REGION", help="AWS region.")] = None,
+    role_arn: Annotated[list[str] | None, typer.Option(
+        help="Role to assume: once for all stores, or once per --event-data-store, in order.")] = None,
+    max_concurrency: Annotated[int, typer.Option(min=1, max=9, help="Queries at once (Lake allows 10).")] = 4,
+    deliver_to: Annotated[str | None, typer.Option(
+        help="s3://bucket/prefix: Lake saves results there and they are read from there.")] = None,
+    s3_endpoint_url: Annotated[str | None, typer.Option(help="S3 endpoint for --deliver-to.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Cancel running queries after this many seconds.")] = None,
+    poll: Annotated[float, typer.Option(help="First DescribeQuery wait, seconds (doubles to 15).")] = 1.0,
+    warehouse: Warehouse = DEFAULT_WAREHOUSE,
+    strict: Annotated[bool, typer.Option(help="Exit 2 when anything was rejected.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Show the windows and the SQL; send nothing.")] = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Land PatchCompliance items from CloudTrail Lake event data stores (one query per window).
+
+    Example: patchtrail ingest lake -s 0a1b2c3d-4e5f-6789-abcd-ef0123456789 --start 2026-03-01
+    """
+    from datetime import UTC, datetime
+
+    from patchtrail import ingest_lake as lake_ingest
+    from patchtrail import validate
+    from patchtrail.sources.lake import LakeSettings, Store
+
+    console.setup_logging(verbose=verbose, quiet=quiet)
+    roles = role_arn or []
+    if len(roles) not in (0, 1, len(event_data_store)):
+        raise typer.BadParameter("give one --role-arn, or one per --event-data-store", param_hint="--role-arn")
+    stores = [Store(s, roles[0] if len(roles) == 1 else (roles[i] if roles else None))
+              for i, s in enumerate(event_data_store)]
+    span, back = validate.duration(window, parameter="--window"), validate.duration(overlap, parameter="--overlap")
+    settings = LakeSettings(max_concurrency=max_concurrency, deliver_to=deliver_to, timeout=timeout,
+                            poll_initial=poll)
+    if dry_run:
+        _print_lake_plan(stores, start=start, end=end, window=span, overlap=back, warehouse=warehouse)
+        return
+    with console.object_progress("querying", quiet=quiet) as (on_listed, on_object):
+        summary = lake_ingest.ingest_lake(
+            stores, warehouse=warehouse, start=start, end=end, window=span, overlap=back,
+            endpoint_url=endpoint_url, region=region, s3_endpoint_url=s3_endpoint_url, settings=settings,
+            on_listed=on_listed, on_object=on_object, now=datetime.now(UTC))
+    console.print_run_summary(summary)
+    if strict and summary.rejected_anything:
+        raise typer.Exit(2)
+
+
+@app.command("lake-emulator")
+@_cli_errors
+def lake_emulator(
+    events: Annotated[Path, typer.Option(help="NDJSON of CloudTrail Lake events (e.g. from simulate).")],
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free one).")] = 0,
+    store_id: Annotated[str | None, typer.Option(help="Event data store id to serve.")] = None,
+) -> None:
+    """Serve a local CloudTrail Lake endpoint (StartQuery, DescribeQuery, GetQueryResults, ...).
+
+    Example: patchtrail lake-emulator --events demo-data/lake-events/events.ndjson --port 4599
+    """
+    from patchtrail.lake.emulator import serve
+
+    options = {"store_id": store_id} if store_id else {}
+    serve(events, port, **options)
+
+
 @app.command()
 @_cli_errors
 def query(
@@ -188,27 +263,30 @@ def demo(
     instances: Annotated[int, typer.Option(min=1, max=5000)] = 12,
     days: Annotated[int, typer.Option(min=1, max=1100)] = 120,
     seed: int = 7,
+    source: Annotated[str, typer.Option(help="How to land it: files (from disk) or lake "
+                                             "(through the local CloudTrail Lake endpoint).")] = "files",
     quiet: Quiet = False,
 ) -> None:
-    """Simulate a fleet, ingest all its files, build history, and print a summary.
+    """Simulate a fleet, ingest it, build history, and print a summary.
 
     Example: patchtrail demo   (then: patchtrail query ssm-patch-compliance-distinct-ec2-instance-latest)
     """
-    from patchtrail import ingest
-    from patchtrail.simulator import simulate_to_dir
+    from patchtrail import demo as demos
 
+    if source not in demos.SOURCES:
+        raise typer.BadParameter(f"choose one of {', '.join(demos.SOURCES)}", param_hint="--source")
     console.setup_logging(quiet=quiet)
     t0 = time.monotonic()
     console.stderr.print(f"[bold]1/3 simulate[/bold] {accounts} accounts x {regions} regions x "
                          f"{instances} instances, {days} days -> {data}")
-    sim = simulate_to_dir(data, accounts=accounts, regions=regions, instances=instances, days=days,
-                          seed=seed)
+    sim = demos.simulate(data, accounts=accounts, regions=regions, instances=instances, days=days,
+                         seed=seed)
     console.stderr.print(f"    {sim.patch_items} PatchCompliance items "
                          f"in three formats ({time.monotonic() - t0:.1f} s)")
-    console.stderr.print(f"[bold]2/3 ingest + build history[/bold] -> {warehouse}")
+    console.stderr.print(f"[bold]2/3 ingest ({source}) + build history[/bold] -> {warehouse}")
     with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):
-        summary = ingest.ingest_files([data], warehouse=warehouse, on_listed=on_listed,
-                                      on_object=on_object)
+        summary = demos.ingest(source, data, warehouse=warehouse, days=days, on_listed=on_listed,
+                               on_object=on_object)
     console.stderr.print("[bold]3/3 summary[/bold]")
     console.print_run_summary(summary)
     console.stdout.print(f"demo finished in {time.monotonic() - t0:.1f} s. Try:\n"  # noqa: S608 (text shown to the user)
@@ -246,6 +324,33 @@ def _print_listing(paths: list[Path], warehouse: Path) -> None:
             "unchanged" if (obj.uri, obj.sha256) in seen else "new")
         console.stdout.print(f"{obj.format:<16} {state:<10} {obj.uri}", highlight=False)
     console.stdout.print(f"{len(listing.objects)} objects, {len(listing.ignored)} unrelated files ignored")
+
+
+def _print_lake_plan(stores, *, start, end, window, overlap, warehouse: Path) -> None:
+    from datetime import UTC, datetime
+
+    from patchtrail.ingest_lake import plan_windows
+    from patchtrail.lake import queries
+    from patchtrail.sources.lake import EXTRACT_QUERY, Store
+    from patchtrail.validate import event_data_store_id
+    from patchtrail.warehouse import apply_schema, connect
+
+    stores = [Store(event_data_store_id(s.id), s.role_arn) for s in stores]
+    con = _open_existing(warehouse) if warehouse.exists() else connect(":memory:")
+    try:
+        if not warehouse.exists():
+            apply_schema(con)
+        plan = plan_windows(con, stores, start=start, end=end, window=window, overlap=overlap,
+                            now=datetime.now(UTC))
+    finally:
+        con.close()
+    for w in plan.windows:
+        console.stdout.print(str(w), highlight=False)
+    console.stdout.print(f"{len(plan.windows)} queries; the first one:", highlight=False)
+    if plan.windows:
+        first = plan.windows[0]
+        console.stdout.print(queries.render(EXTRACT_QUERY, event_data_store=first.store.id,
+                                            start=first.start, end=first.end), highlight=False)
 
 
 def _date(text: str) -> date:

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from patchtrail.cli import app
 
 COMMANDS = (
-    ["demo"], ["simulate"], ["ingest", "files"], ["query"], ["sql"], ["status"],
+    ["demo"], ["simulate"], ["ingest", "files"], ["ingest", "lake"], ["lake-emulator"], ["query"],
+    ["sql"], ["status"],
 )
 WIDTH = "100"
 

@@ -77,6 +77,7 @@ class RunSummary:
     ignored: list[str] = field(default_factory=list)
     instances_affected: int = 0
     fleet: dict[str, Any] = field(default_factory=dict)
+    queries: list[dict[str, Any]] = field(default_factory=list)   # CloudTrail Lake queries run
 
     def totals(self) -> dict[str, int]:
         objects = self.objects
@@ -178,6 +179,11 @@ class Run:
             return
         self.flush()
         self._stream(result, items, payload, sha256, etag)
+
+    def reject_object(self, *, uri: str, fmt: str, message: str, etag: str | None = None) -> None:
+        """Record an object that could not be read at all (e.g. a Lake query that failed)."""
+        result = ObjectResult(uri=uri, format=fmt, status="rejected")
+        self._reject(result, ObjectError(message), lambda: None, None, etag)
 
     def flush(self) -> None:
         """Land the small objects read so far, in one batch, and record each of them."""

@@ -70,3 +70,15 @@ def utc_timestamp(value: datetime | str, *, parameter: str = "time") -> datetime
     except ValueError as exc:
         raise InvalidInput.mismatch(parameter, value, TIMESTAMP_EXPECTED, reason=str(exc)) from None
     return moment.replace(microsecond=int(fraction), tzinfo=UTC)
+
+
+_DURATION = re.compile(r"(?P<n>[0-9]{1,6})(?P<unit>[smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def duration(value: str, *, parameter: str = "duration") -> timedelta:
+    """`90s`, `30m`, `6h`, `1d` -> a timedelta."""
+    match = re.fullmatch(_DURATION, value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise InvalidInput.mismatch(parameter, value, "a number followed by s, m, h or d (e.g. 6h, 1d)")
+    return timedelta(**{_UNITS[match.group("unit")]: int(match.group("n"))})

@@ -55,3 +55,16 @@ def test_strict_flow_fails_when_records_are_rejected(prefect_server, tmp_path):
     with pytest.raises(RuntimeError, match="strict mode"):
         ingest_files_flow([str(tmp_path / "bad.json.gz")], warehouse=str(tmp_path / "w.duckdb"),
                           strict=True)
+
+
+def test_lake_flow_lands_windows_and_reports_scan_cost(prefect_server, tmp_path):
+    from flows.ingest_lake import ingest_lake_flow
+    from patchtrail.lake.emulator import LakeEmulator
+
+    simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=4)
+    with LakeEmulator(tmp_path / "data/lake-events/events.ndjson") as lake:
+        result = ingest_lake_flow([{"id": lake.store_id}], warehouse=str(tmp_path / "w.duckdb"),
+                                  start="2026-01-01", end="2026-01-25", window="8d",
+                                  endpoint_url=lake.endpoint_url, region="us-east-1")
+    assert result["totals"]["items_landed"] > 0 and len(result["queries"]) == 3
+    assert all(q["bytes_scanned"] > 0 for q in result["queries"])

@@ -15,6 +15,8 @@ SCHEMA_OBJECTS = (
     "landing/source_objects",
     "landing/configuration_items",
     "landing/rejected_records",
+    "landing/lake_queries",
+    "landing/lake_watermarks",
     "staging/instance_snapshots",
     "staging/patch_observations",
     "history/instance_compliance",
