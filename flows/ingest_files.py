@@ -6,22 +6,18 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from flows.summary import publish_run_summary
+from flows.retry import writer_task_options
+from flows.summary import log_object, publish_run_summary
+from flows.writer import single_writer
 from patchtrail import ingest
 from patchtrail.settings import DEFAULT_WAREHOUSE
 
 
-@task(name="land-files")
+@task(name="land-files", **writer_task_options())
 def land_files(paths: list[str], warehouse: str) -> ingest.RunSummary:
     """List, land and merge the files in one warehouse transaction (all or nothing)."""
-    logger = get_run_logger()
-    summary = ingest.ingest_files(
-        paths, warehouse=warehouse,
-        on_object=lambda r: logger.info("%s %s: %d new, %d duplicate, %d rejected%s", r.status,
-                                        r.uri, r.landed, r.duplicate, r.rejected,
-                                        f" ({r.error})" if r.error else ""),
-    )
-    return summary
+    with single_writer():
+        return ingest.ingest_files(paths, warehouse=warehouse, on_object=log_object(get_run_logger()))
 
 
 @flow(name="ingest-files", log_prints=True)

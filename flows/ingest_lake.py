@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, task
 
-from flows.summary import publish_run_summary
+from flows.retry import writer_task_options
+from flows.summary import log_object, publish_run_summary
+from flows.writer import single_writer
 from patchtrail import validate
 from patchtrail.ingest_lake import ingest_lake
 from patchtrail.run import RunSummary
@@ -14,22 +16,19 @@ from patchtrail.settings import DEFAULT_WAREHOUSE
 from patchtrail.sources.lake import LakeSettings, Store
 
 
-@task(name="query-and-land-lake")
+@task(name="query-and-land-lake", **writer_task_options())
 def query_and_land(stores: list[dict], warehouse: str, start: str | None, end: str | None,
                    window: str, overlap: str, endpoint_url: str | None, region: str | None,
                    max_concurrency: int, deliver_to: str | None, timeout: float | None) -> RunSummary:
     """Run the windows' queries and land their rows in one warehouse transaction."""
-    logger = get_run_logger()
-    return ingest_lake(
-        [Store(s["id"], s.get("role_arn")) for s in stores], warehouse=warehouse, start=start, end=end,
-        window=validate.duration(window, parameter="window"),
-        overlap=validate.duration(overlap, parameter="overlap"), endpoint_url=endpoint_url,
-        region=region, now=datetime.now(UTC),
-        settings=LakeSettings(max_concurrency=max_concurrency, deliver_to=deliver_to, timeout=timeout),
-        on_object=lambda r: logger.info("%s %s: %d new, %d duplicate, %d rejected%s", r.status, r.uri,
-                                        r.landed, r.duplicate, r.rejected,
-                                        f" ({r.error})" if r.error else ""),
-    )
+    with single_writer():
+        return ingest_lake(
+            [Store(s["id"], s.get("role_arn")) for s in stores], warehouse=warehouse, start=start,
+            end=end, window=validate.duration(window, parameter="window"),
+            overlap=validate.duration(overlap, parameter="overlap"), endpoint_url=endpoint_url,
+            region=region, now=datetime.now(UTC),
+            settings=LakeSettings(max_concurrency=max_concurrency, deliver_to=deliver_to, timeout=timeout),
+            on_object=log_object(get_run_logger()))
 
 
 @flow(name="ingest-lake", log_prints=True)

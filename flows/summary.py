@@ -9,6 +9,14 @@ from patchtrail.console import lake_cost_line
 from patchtrail.run import RunSummary
 
 
+def log_object(logger):
+    """An `on_object` callback that logs each object's outcome (never credentials)."""
+    def log(r) -> None:
+        logger.info("%s %s: %d new, %d duplicate, %d rejected%s", r.status, r.uri, r.landed,
+                    r.duplicate, r.rejected, f" ({r.error})" if r.error else "")
+    return log
+
+
 @task(name="publish-summary")
 def publish_run_summary(summary: RunSummary, *, key: str) -> None:
     """A markdown artifact (the run and the fleet) and a table artifact (one row per object)."""
