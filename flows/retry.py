@@ -33,7 +33,7 @@ def is_transient(exc: BaseException) -> bool:
     """True for throttling, 5xx, connection trouble, a busy warehouse or a TransientError."""
     if isinstance(exc, InvalidInput):
         return False
-    if isinstance(exc, TransientError | WarehouseBusy | _CONNECTION):
+    if isinstance(exc, (TransientError, WarehouseBusy, *_CONNECTION)):
         return True
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})

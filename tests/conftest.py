@@ -35,3 +35,12 @@ def con():
 @pytest.fixture
 def load(con):
     return lambda payloads, **kw: load_payloads(con, payloads, **kw)
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """A real temporary Prefect server (SQLite) for the whole test session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield

@@ -11,14 +11,6 @@ from patchtrail.simulator import simulate_to_dir
 pytestmark = pytest.mark.service("prefect")
 
 
-@pytest.fixture(scope="session")
-def prefect_server():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
-
-
 def test_flow_lands_files_and_publishes_artifacts(prefect_server, tmp_path):
     from prefect.client.orchestration import get_client
 

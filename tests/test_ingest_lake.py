@@ -324,3 +324,24 @@ def test_a_run_killed_mid_window_neither_duplicates_nor_skips(emulator, tmp_path
     assert history(wh) == history(clean)
     assert table(wh, "select count(*) from landing.configuration_items") == \
         table(clean, "select count(*) from landing.configuration_items")
+
+
+def test_a_second_writer_is_refused_and_the_first_run_is_intact(emulator, tmp_path):
+    wh = tmp_path / "w.duckdb"
+    emulator.faults.slow_next(3, count=1)
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    command = [sys.executable, "-m", "patchtrail.cli", "ingest", "lake", "-s", emulator.store_id,
+               "--start", START, "--end", END, "--window", "8d", "--endpoint-url", emulator.endpoint_url,
+               "--region", "us-east-1", "--poll", "0.02", "-w", str(wh), "--quiet"]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    client = emulator.client()
+    deadline = time.monotonic() + 30
+    while not client.list_queries(EventDataStore=emulator.store_id)["Queries"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 1 and "locked by another process" in second.stderr
+    assert first.wait(timeout=60) == 0, first.stderr.read()
+    clean = tmp_path / "clean.duckdb"
+    lake_ingest(emulator, clean)
+    assert history(wh) == history(clean)
