@@ -10,7 +10,7 @@ from flows.retry import writer_task_options
 from flows.summary import log_object, publish_run_summary
 from flows.writer import single_writer
 from patchtrail import ingest
-from patchtrail.settings import DEFAULT_WAREHOUSE
+from patchtrail.config import settings
 
 
 @task(name="land-files", **writer_task_options())
@@ -21,16 +21,16 @@ def land_files(paths: list[str], warehouse: str) -> ingest.RunSummary:
 
 
 @flow(name="ingest-files", log_prints=True)
-def ingest_files_flow(paths: list[str], warehouse: str = str(DEFAULT_WAREHOUSE),
+def ingest_files_flow(paths: list[str], warehouse: str | None = None,
                       strict: bool = False) -> dict:
     """Land local files (Config delivery, Lake exports, Lake event NDJSON) into the warehouse.
 
     Args:
         paths: files or folders to read; folders are walked.
-        warehouse: the DuckDB warehouse file.
+        warehouse: the DuckDB warehouse file (default: the `warehouse` setting).
         strict: fail the run when anything was rejected (it is still landed and recorded).
     """
-    summary = land_files([str(Path(p)) for p in paths], warehouse)
+    summary = land_files([str(Path(p)) for p in paths], warehouse or str(settings().warehouse))
     publish_run_summary(summary, key="ingest-files-summary")
     if strict and summary.rejected_anything:
         raise RuntimeError(f"load {summary.load_id}: records were rejected (strict mode); "

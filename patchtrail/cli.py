@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 
 from patchtrail import console
+from patchtrail.config import settings
 from patchtrail.errors import PatchtrailError
-from patchtrail.settings import DEFAULT_DEMO_DIR, DEFAULT_WAREHOUSE
 
 app = typer.Typer(
     name="patchtrail", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
@@ -21,9 +21,15 @@ app = typer.Typer(
 ingest_app = typer.Typer(no_args_is_help=True, help="Land configuration items from a source.")
 app.add_typer(ingest_app, name="ingest")
 
-Warehouse = Annotated[Path, typer.Option(
-    "--warehouse", "-w", envvar="PATCHTRAIL_WAREHOUSE",
-    help="DuckDB warehouse file (created if missing).")]
+def _from_settings(name: str):
+    """An option callback: when the option is not given, use the setting (toml/env/default)."""
+    return lambda value: getattr(settings(), name) if value is None else value
+
+
+Warehouse = Annotated[Path | None, typer.Option(
+    "--warehouse", "-w", callback=_from_settings("warehouse"), show_default=False,
+    help="DuckDB warehouse file, created if missing [default: patchtrail.duckdb, or "
+         "PATCHTRAIL_WAREHOUSE / patchtrail.toml].")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or warnings.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")]
 
@@ -72,7 +78,7 @@ def simulate(
 @_cli_errors
 def ingest_files(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked).")],
-    warehouse: Warehouse = DEFAULT_WAREHOUSE,
+    warehouse: Warehouse = None,
     strict: Annotated[bool, typer.Option(help="Exit 2 when anything was rejected.")] = False,
     dry_run: Annotated[bool, typer.Option(help="List what would be read; write nothing.")] = False,
     quiet: Quiet = False,
@@ -105,19 +111,29 @@ def ingest_lake(
     start: Annotated[str | None, typer.Option(help="eventTime from (UTC). Default: each store's "
                                               "watermark minus --overlap; required the first time.")] = None,
     end: Annotated[str | None, typer.Option(help="eventTime up to, exclusive (UTC). Default: now.")] = None,
-    window: Annotated[str, typer.Option(help="eventTime span of one query (s, m, h, d).")] = "1d",
-    overlap: Annotated[str, typer.Option(help="Re-read this much before the watermark.")] = "6h",
-    endpoint_url: Annotated[str | None, typer.Option(help="CloudTrail endpoint (e.g. a local one).")] = None,
-    region: Annotated[str | None, typer.Option(envvar="AWS_REGION", help="AWS region.")] = None,
+    window: Annotated[str | None, typer.Option(callback=_from_settings("lake_window"),
+                                               help="eventTime span of one query (s, m, h, d) "
+                                                    "[default: 1d].")] = None,
+    overlap: Annotated[str | None, typer.Option(callback=_from_settings("lake_overlap"),
+                                                help="Re-read this much before the watermark "
+                                                     "[default: 6h].")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(callback=_from_settings("lake_endpoint_url"),
+                                                     help="CloudTrail endpoint (e.g. a local one).")] = None,
+    region: Annotated[str | None, typer.Option(callback=_from_settings("aws_region"),
+                                               help="AWS region [default: the SDK's].")] = None,
     role_arn: Annotated[list[str] | None, typer.Option(
         help="Role to assume: once for all stores, or once per --event-data-store, in order.")] = None,
-    max_concurrency: Annotated[int, typer.Option(min=1, max=9, help="Queries at once (Lake allows 10).")] = 4,
+    max_concurrency: Annotated[int | None, typer.Option(
+        min=1, max=9, callback=_from_settings("lake_max_concurrency"),
+        help="Queries at once; Lake allows 10 [default: 4].")] = None,
     deliver_to: Annotated[str | None, typer.Option(
         help="s3://bucket/prefix: Lake saves results there and they are read from there.")] = None,
-    s3_endpoint_url: Annotated[str | None, typer.Option(help="S3 endpoint for --deliver-to.")] = None,
-    timeout: Annotated[float | None, typer.Option(help="Cancel running queries after this many seconds.")] = None,
+    s3_endpoint_url: Annotated[str | None, typer.Option(callback=_from_settings("s3_endpoint_url"),
+                                                        help="S3 endpoint for --deliver-to.")] = None,
+    timeout: Annotated[float | None, typer.Option(callback=_from_settings("lake_timeout_seconds"),
+                                                  help="Cancel running queries after this many seconds.")] = None,
     poll: Annotated[float, typer.Option(help="First DescribeQuery wait, seconds (doubles to 15).")] = 1.0,
-    warehouse: Warehouse = DEFAULT_WAREHOUSE,
+    warehouse: Warehouse = None,
     strict: Annotated[bool, typer.Option(help="Exit 2 when anything was rejected.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Show the windows and the SQL; send nothing.")] = False,
     quiet: Quiet = False,
@@ -140,15 +156,15 @@ def ingest_lake(
     stores = [Store(s, roles[0] if len(roles) == 1 else (roles[i] if roles else None))
               for i, s in enumerate(event_data_store)]
     span, back = validate.duration(window, parameter="--window"), validate.duration(overlap, parameter="--overlap")
-    settings = LakeSettings(max_concurrency=max_concurrency, deliver_to=deliver_to, timeout=timeout,
-                            poll_initial=poll)
+    lake_settings = LakeSettings(max_concurrency=max_concurrency, deliver_to=deliver_to, timeout=timeout,
+                                 poll_initial=poll, price_per_gb=settings().lake_price_per_gb)
     if dry_run:
         _print_lake_plan(stores, start=start, end=end, window=span, overlap=back, warehouse=warehouse)
         return
     with console.object_progress("querying", quiet=quiet) as (on_listed, on_object):
         summary = lake_ingest.ingest_lake(
             stores, warehouse=warehouse, start=start, end=end, window=span, overlap=back,
-            endpoint_url=endpoint_url, region=region, s3_endpoint_url=s3_endpoint_url, settings=settings,
+            endpoint_url=endpoint_url, region=region, s3_endpoint_url=s3_endpoint_url, settings=lake_settings,
             on_listed=on_listed, on_object=on_object, now=datetime.now(UTC))
     console.print_run_summary(summary)
     if strict and summary.rejected_anything:
@@ -182,7 +198,7 @@ def query(
     end: Annotated[str | None, typer.Option(help="Exclusive upper bound on eventTime (UTC).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many rows.")] = None,
-    warehouse: Warehouse = DEFAULT_WAREHOUSE,
+    warehouse: Warehouse = None,
 ) -> None:
     """Run one of the five seed queries of the AWS walkthrough on the warehouse.
 
@@ -205,7 +221,7 @@ def query(
 def sql(
     statement: Annotated[str, typer.Argument(help="One SQL query (read-only).")],
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
-    warehouse: Warehouse = DEFAULT_WAREHOUSE,
+    warehouse: Warehouse = None,
 ) -> None:
     """Run your own SQL on the warehouse, opened read-only (nothing can be changed).
 
@@ -233,7 +249,7 @@ def sql(
 
 @app.command()
 @_cli_errors
-def status(warehouse: Warehouse = DEFAULT_WAREHOUSE) -> None:
+def status(warehouse: Warehouse = None) -> None:
     """Show what the warehouse holds: loads, items, history versions, the fleet now.
 
     Example: patchtrail status --warehouse patchtrail.duckdb
@@ -256,8 +272,10 @@ def status(warehouse: Warehouse = DEFAULT_WAREHOUSE) -> None:
 @app.command()
 @_cli_errors
 def demo(
-    data: Annotated[Path, typer.Option("--data", help="Folder for the simulated files.")] = DEFAULT_DEMO_DIR,
-    warehouse: Warehouse = DEFAULT_WAREHOUSE,
+    data: Annotated[Path | None, typer.Option(
+        "--data", callback=_from_settings("demo_dir"), show_default=False,
+        help="Folder for the simulated files [default: demo-data, or PATCHTRAIL_DEMO_DIR].")] = None,
+    warehouse: Warehouse = None,
     accounts: Annotated[int, typer.Option(min=1, max=50)] = 3,
     regions: Annotated[int, typer.Option(min=1, max=8)] = 2,
     instances: Annotated[int, typer.Option(min=1, max=5000)] = 12,

@@ -1,4 +1,4 @@
-"""Constants and defaults shared by the library, the CLI and the flows."""
+"""Constants of the library (user-tunable settings are in patchtrail/config.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,6 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "sql"
 
-#: Where the warehouse lands unless --warehouse (or PATCHTRAIL_WAREHOUSE) says otherwise.
-DEFAULT_WAREHOUSE = Path("patchtrail.duckdb")
-#: Where `patchtrail demo` writes the simulated fleet unless --data says otherwise.
-DEFAULT_DEMO_DIR = Path("demo-data")
 
 #: Configuration items flattened and landed per batch: memory stays bounded by this.
 BATCH_ITEMS = 500

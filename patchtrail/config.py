@@ -1,0 +1,66 @@
+"""One settings model for the CLI and the flows: defaults < patchtrail.toml < environment.
+
+    # patchtrail.toml (in the working directory, or the file named by PATCHTRAIL_CONFIG)
+    warehouse = "/data/patchtrail.duckdb"
+    aws_region = "eu-west-1"
+    lake_price_per_gb = 0.005
+
+Every setting also reads `PATCHTRAIL_<NAME>` from the environment (e.g.
+`PATCHTRAIL_WAREHOUSE=/data/w.duckdb`). Explicit CLI options and flow parameters win over both.
+Every default works for the demo. Credentials are never settings: AWS access comes from the
+standard AWS credential chain (role, profile, environment).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """patchtrail's settings (see the module docstring for where they come from)."""
+
+    model_config = SettingsConfigDict(env_prefix="PATCHTRAIL_", extra="forbid")
+
+    warehouse: Path = Field(Path("patchtrail.duckdb"), description="The DuckDB warehouse file.")
+    demo_dir: Path = Field(Path("demo-data"), description="Where `patchtrail demo` simulates to.")
+    aws_region: str | None = Field(None, description="AWS region for Lake and S3 clients "
+                                   "(default: the AWS SDK's own resolution).")
+    lake_endpoint_url: str | None = Field(None, description="CloudTrail endpoint override "
+                                          "(e.g. a local Lake endpoint).")
+    lake_window: str = Field("1d", description="eventTime span of one Lake query.")
+    lake_overlap: str = Field("6h", description="How far before the watermark a run re-reads.")
+    lake_max_concurrency: int = Field(4, ge=1, le=9, description="Lake queries at once (limit 10).")
+    lake_timeout_seconds: float | None = Field(None, description="Cancel Lake queries after this.")
+    lake_price_per_gb: float = Field(0.005, ge=0, description="USD per GB scanned, for estimates.")
+    s3_endpoint_url: str | None = Field(None, description="S3 endpoint override (e.g. moto).")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return init_settings, env_settings, toml
+
+
+def config_file() -> Path:
+    """The TOML file read: $PATCHTRAIL_CONFIG, or ./patchtrail.toml (absent is fine)."""
+    return Path(os.environ.get("PATCHTRAIL_CONFIG", "patchtrail.toml"))
+
+
+@cache
+def settings() -> Settings:
+    """The settings of this process (read once)."""
+    return Settings()
