@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from flows.retry import writer_task_options
-from flows.summary import log_object, publish_run_summary
+from flows.summary import log_object, publish_read_only_copy, publish_run_summary
 from flows.writer import single_writer
 from patchtrail import ingest
 from patchtrail.config import settings
@@ -30,8 +30,10 @@ def ingest_files_flow(paths: list[str], warehouse: str | None = None,
         warehouse: the DuckDB warehouse file (default: the `warehouse` setting).
         strict: fail the run when anything was rejected (it is still landed and recorded).
     """
-    summary = land_files([str(Path(p)) for p in paths], warehouse or str(settings().warehouse))
+    warehouse = warehouse or str(settings().warehouse)
+    summary = land_files([str(Path(p)) for p in paths], warehouse)
     publish_run_summary(summary, key="ingest-files-summary")
+    publish_read_only_copy(warehouse)
     if strict and summary.rejected_anything:
         raise RuntimeError(f"load {summary.load_id}: records were rejected (strict mode); "
                            "see landing.rejected_records")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from prefect import flow, get_run_logger, task
 
 from flows.retry import writer_task_options
-from flows.summary import log_object, publish_run_summary
+from flows.summary import log_object, publish_read_only_copy, publish_run_summary
 from flows.writer import single_writer
 from patchtrail import validate
 from patchtrail.config import settings
@@ -48,11 +48,13 @@ def ingest_lake_flow(stores: list[dict], warehouse: str | None = None, start: st
     Parameters left out take their value from patchtrail's settings (patchtrail.toml, PATCHTRAIL_*).
     """
     cfg = settings()
+    warehouse = warehouse or str(cfg.warehouse)
     summary = query_and_land(
-        stores, warehouse or str(cfg.warehouse), start, end, window or cfg.lake_window,
+        stores, warehouse, start, end, window or cfg.lake_window,
         overlap or cfg.lake_overlap, endpoint_url or cfg.lake_endpoint_url, region or cfg.aws_region,
         max_concurrency or cfg.lake_max_concurrency, deliver_to, timeout)
     publish_run_summary(summary, key="ingest-lake-summary")
+    publish_read_only_copy(warehouse)
     if strict and summary.rejected_anything:
         raise RuntimeError(f"load {summary.load_id}: windows or records were rejected (strict mode)")
     return summary.as_dict()

@@ -46,3 +46,15 @@ def publish_run_summary(summary: RunSummary, *, key: str) -> None:
             for o in summary.objects if o.status != "unchanged"]
     create_table_artifact(rows or [{"uri": "(nothing new)"}], key=f"{key}-objects",
                           description="Objects read by this run")
+
+
+@task(name="publish-read-only-copy")
+def publish_read_only_copy(warehouse: str) -> str | None:
+    """Refresh the published read-only copy for BI tools (when the settings ask for it)."""
+    from patchtrail.config import settings
+    from patchtrail.publish.copy import publish_copy
+
+    cfg = settings()
+    if not cfg.publish_after_run:
+        return None
+    return str(publish_copy(warehouse, cfg.published_copy).path)

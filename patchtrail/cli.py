@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 ingest_app = typer.Typer(no_args_is_help=True, help="Land configuration items from a source.")
 app.add_typer(ingest_app, name="ingest")
+publish_app = typer.Typer(no_args_is_help=True, help="Publish the warehouse for readers and BI tools.")
+app.add_typer(publish_app, name="publish")
 
 def _from_settings(name: str):
     """An option callback: when the option is not given, use the setting (toml/env/default)."""
@@ -99,6 +101,7 @@ def ingest_files(
         summary = ingest.ingest_files(paths, warehouse=warehouse, on_listed=on_listed,
                                       on_object=on_object)
     console.print_run_summary(summary)
+    _after_run(warehouse)
     if strict and summary.rejected_anything:
         raise typer.Exit(2)
 
@@ -167,6 +170,7 @@ def ingest_lake(
             endpoint_url=endpoint_url, region=region, s3_endpoint_url=s3_endpoint_url, settings=lake_settings,
             on_listed=on_listed, on_object=on_object, now=datetime.now(UTC))
     console.print_run_summary(summary)
+    _after_run(warehouse)
     if strict and summary.rejected_anything:
         raise typer.Exit(2)
 
@@ -186,6 +190,26 @@ def lake_emulator(
 
     options = {"store_id": store_id} if store_id else {}
     serve(events, port, **options)
+
+
+@publish_app.command("duckdb")
+@_cli_errors
+def publish_duckdb(
+    out: Annotated[Path | None, typer.Option(
+        "--out", callback=_from_settings("published_copy"), show_default=False,
+        help="Where the read-only copy goes [default: published/patchtrail.duckdb].")] = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Replace the read-only copy of the warehouse atomically (readers see old or new, never partial).
+
+    Example: patchtrail publish duckdb --out /srv/bi/patchtrail.duckdb
+    """
+    from patchtrail.publish.copy import publish_copy
+
+    _require(warehouse)
+    copy = publish_copy(warehouse, out)
+    console.stdout.print(f"published {copy.path} ({copy.size_bytes / 1e6:.1f} MB, up to load "
+                         f"{copy.last_load_id}); open it with read_only=True", highlight=False)
 
 
 @app.command()
@@ -307,6 +331,7 @@ def demo(
                                on_object=on_object)
     console.stderr.print("[bold]3/3 summary[/bold]")
     console.print_run_summary(summary)
+    _after_run(warehouse)
     console.stdout.print(f"demo finished in {time.monotonic() - t0:.1f} s. Try:\n"  # noqa: S608 (text shown to the user)
                          f"  patchtrail status --warehouse {warehouse}\n"
                          f"  patchtrail query ssm-patch-compliance-distinct-ec2-instance-latest "
@@ -315,14 +340,29 @@ def demo(
                          f"--warehouse {warehouse}", highlight=False)
 
 
-def _open_existing(warehouse: Path):
+def _require(warehouse: Path) -> None:
     from patchtrail.errors import InvalidInput
-    from patchtrail.warehouse import connect
 
     if not warehouse.exists():
         raise InvalidInput(f"{warehouse}: no warehouse here (run `patchtrail demo` or "
                            "`patchtrail ingest files` first, or pass --warehouse)")
+
+
+def _open_existing(warehouse: Path):
+    from patchtrail.warehouse import connect
+
+    _require(warehouse)
     return connect(warehouse, read_only=True)
+
+
+def _after_run(warehouse: Path) -> None:
+    """Refresh the published read-only copy, when the settings ask for it."""
+    cfg = settings()
+    if cfg.publish_after_run:
+        from patchtrail.publish.copy import publish_copy
+
+        copy = publish_copy(warehouse, cfg.published_copy)
+        console.stderr.print(f"published read-only copy: {copy.path}", highlight=False)
 
 
 def _print_listing(paths: list[Path], warehouse: Path) -> None:

@@ -13,7 +13,7 @@ from patchtrail.cli import app
 
 COMMANDS = (
     ["demo"], ["simulate"], ["ingest", "files"], ["ingest", "lake"], ["lake-emulator"], ["query"],
-    ["sql"], ["status"],
+    ["sql"], ["status"], ["publish", "duckdb"],
 )
 WIDTH = "100"
 

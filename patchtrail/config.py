@@ -33,6 +33,10 @@ class Settings(BaseSettings):
 
     warehouse: Path = Field(Path("patchtrail.duckdb"), description="The DuckDB warehouse file.")
     demo_dir: Path = Field(Path("demo-data"), description="Where `patchtrail demo` simulates to.")
+    published_copy: Path = Field(Path("published/patchtrail.duckdb"),
+                                 description="Read-only copy for BI tools, replaced after each run.")
+    publish_after_run: bool = Field(True, description="Refresh the published copy after every "
+                                    "successful ingest (CLI and flows).")
     aws_region: str | None = Field(None, description="AWS region for Lake and S3 clients "
                                    "(default: the AWS SDK's own resolution).")
     lake_endpoint_url: str | None = Field(None, description="CloudTrail endpoint override "
