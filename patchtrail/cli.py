@@ -212,6 +212,28 @@ def publish_duckdb(
                          f"{copy.last_load_id}); open it with read_only=True", highlight=False)
 
 
+@publish_app.command("parquet")
+@_cli_errors
+def publish_parquet(
+    out: Annotated[str, typer.Option("--out", help="Folder or s3://bucket/prefix for the Parquet lake.")],
+    s3_endpoint_url: Annotated[str | None, typer.Option(callback=_from_settings("s3_endpoint_url"),
+                                                        help="S3 endpoint (e.g. moto).")] = None,
+    region: Annotated[str | None, typer.Option(callback=_from_settings("aws_region"),
+                                               help="AWS region.")] = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Export history and daily snapshots as Hive-partitioned Parquet (only changed partitions).
+
+    Example: patchtrail publish parquet --out s3://analytics-bucket/patchtrail
+    """
+    from patchtrail.publish.parquet import publish_parquet as publish
+
+    _require(warehouse)
+    lake = publish(warehouse, out, s3_endpoint_url=s3_endpoint_url, region=region)
+    console.stdout.print(f"{lake.root}: {len(lake.written)} partitions written, {lake.unchanged} "
+                         f"unchanged, {len(lake.deleted)} deleted; rows {lake.rows}", highlight=False)
+
+
 @app.command()
 @_cli_errors
 def query(

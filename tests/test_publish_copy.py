@@ -62,3 +62,17 @@ def test_publishing_onto_the_warehouse_itself_is_refused(tmp_path):
     ingest_files([tmp_path / "d"], warehouse=tmp_path / "w.duckdb")
     with pytest.raises(ValueError, match="must not be the warehouse"):
         publish_copy(tmp_path / "w.duckdb", tmp_path / "w.duckdb")
+
+
+def test_sqlalchemy_reads_the_published_copy(tmp_path):
+    import sqlalchemy as sa
+
+    simulate_to_dir(tmp_path / "d", accounts=1, regions=1, instances=2, days=5, seed=1)
+    ingest_files([tmp_path / "d"], warehouse=tmp_path / "w.duckdb")
+    copy = publish_copy(tmp_path / "w.duckdb", tmp_path / "published.duckdb")
+    engine = sa.create_engine(f"duckdb:///{copy.path}", connect_args={"read_only": True})
+    with engine.connect() as con:
+        (instances,) = con.execute(sa.text("select instances from marts.fleet_summary")).one()
+        assert instances > 0
+    assert "patch_state" in sa.inspect(engine).get_table_names(schema="history")
+    engine.dispose()

@@ -1,0 +1,129 @@
+"""A Hive-partitioned Parquet lake of the warehouse, for Athena, Trino, Spark and pandas.
+
+    <root>/instance_compliance/account_id=<acct>/data.parquet
+    <root>/patch_state/account_id=<acct>/valid_from_month=<yyyy-mm>/data.parquet
+    <root>/instance_compliance_daily/snapshot_date=<yyyy-mm-dd>/account_id=<acct>/data.parquet
+    <root>/_manifest.json
+
+Incremental: each partition's content fingerprint (row count and an order-independent hash of
+its rows) is kept in the manifest, and only partitions whose fingerprint changed are rewritten;
+partitions that no longer exist are deleted. The root is a local folder or `s3://bucket/prefix`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from patchtrail.warehouse import connect, load_sql
+
+MANIFEST = "_manifest.json"
+
+
+@dataclass(frozen=True)
+class Export:
+    """One table of the lake: the query that makes it and the columns it is partitioned by."""
+
+    name: str
+    sql: str
+    partition_by: tuple[str, ...]
+
+
+def exports() -> list[Export]:
+    return [
+        Export("instance_compliance", "select * from history.instance_compliance", ("account_id",)),
+        Export("patch_state", "select *, strftime(valid_from, '%Y-%m') as valid_from_month "
+               "from history.patch_state", ("account_id", "valid_from_month")),
+        Export("instance_compliance_daily", load_sql("publish/instance_compliance_daily"),
+               ("snapshot_date", "account_id")),
+    ]
+
+
+@dataclass
+class LakeExport:
+    """What a publish run wrote."""
+
+    root: str
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    deleted: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def publish_parquet(warehouse: Path | str, root: str, *, s3_endpoint_url: str | None = None,
+                    region: str | None = None) -> LakeExport:
+    """Write (incrementally) the Parquet lake of `warehouse` under `root` (folder or s3:// URI)."""
+    fs, base = _filesystem(root, s3_endpoint_url=s3_endpoint_url, region=region)
+    previous = _read_manifest(fs, base)
+    manifest: dict[str, Any] = {"generated_at": datetime.now(UTC).isoformat(), "tables": {}}
+    result = LakeExport(root=root)
+    con = connect(warehouse, read_only=True)
+    try:
+        for export in exports():
+            old = previous.get("tables", {}).get(export.name, {}).get("partitions", {})
+            manifest["tables"][export.name] = _publish_table(con, fs, base, export, old, result)
+    finally:
+        con.close()
+    with fs.open_output_stream(f"{base}/{MANIFEST}") as out:
+        out.write(json.dumps(manifest, indent=2, sort_keys=True).encode())
+    return result
+
+
+def _publish_table(con: duckdb.DuckDBPyConnection, fs: pafs.FileSystem, base: str, export: Export,
+                   old: dict[str, Any], result: LakeExport) -> dict[str, Any]:
+    con.execute(f"create or replace temp table export_rows as {export.sql}")  # noqa: S608 (fixed SQL)
+    keys = ", ".join(export.partition_by)
+    fingerprints = con.execute(
+        f"select {keys}, count(*), bit_xor(hash(e))::varchar from export_rows as e "  # noqa: S608
+        f"group by all order by all").fetchall()
+    partitions: dict[str, Any] = {}
+    for row in fingerprints:
+        values, count, digest = row[:-2], row[-2], row[-1]
+        path = "/".join(f"{k}={v}" for k, v in zip(export.partition_by, values, strict=True))
+        entry = {"rows": count, "fingerprint": digest, "file": f"{export.name}/{path}/data.parquet"}
+        partitions[path] = entry
+        result.rows[export.name] = result.rows.get(export.name, 0) + count
+        if old.get(path, {}).get("fingerprint") == digest and _exists(fs, f"{base}/{entry['file']}"):
+            result.unchanged += 1
+            continue
+        where = " and ".join(f"{k} = ?" for k in export.partition_by)
+        table = con.sql(f"select * exclude ({keys}) from export_rows where {where} "  # noqa: S608
+                        "order by all", params=list(values)).to_arrow_table()
+        fs.create_dir(f"{base}/{export.name}/{path}", recursive=True)
+        pq.write_table(table, f"{base}/{entry['file']}", filesystem=fs, compression="zstd")
+        result.written.append(entry["file"])
+    for path, entry in old.items():
+        if path not in partitions:
+            fs.delete_file(f"{base}/{entry['file']}")
+            result.deleted.append(entry["file"])
+    con.execute("drop table export_rows")
+    return {"partition_by": list(export.partition_by), "partitions": partitions}
+
+
+def _filesystem(root: str, *, s3_endpoint_url: str | None, region: str | None) -> tuple[pafs.FileSystem, str]:
+    if root.startswith("s3://"):
+        fs = pafs.S3FileSystem(endpoint_override=s3_endpoint_url, region=region or "us-east-1",
+                               allow_bucket_creation=False)
+        return fs, root.removeprefix("s3://").rstrip("/")
+    path = Path(root).absolute()
+    path.mkdir(parents=True, exist_ok=True)
+    return pafs.LocalFileSystem(), str(path)
+
+
+def _read_manifest(fs: pafs.FileSystem, base: str) -> dict[str, Any]:
+    try:
+        with fs.open_input_stream(f"{base}/{MANIFEST}") as stream:
+            return json.loads(stream.read())
+    except (FileNotFoundError, OSError):
+        return {}
+
+
+def _exists(fs: pafs.FileSystem, path: str) -> bool:
+    return fs.get_file_info(path).type == pafs.FileType.File
