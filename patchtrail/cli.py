@@ -234,6 +234,32 @@ def publish_parquet(
                          f"unchanged, {len(lake.deleted)} deleted; rows {lake.rows}", highlight=False)
 
 
+@publish_app.command("postgres")
+@_cli_errors
+def publish_postgres(
+    dsn: Annotated[str, typer.Option(envvar="PATCHTRAIL_POSTGRES_DSN", show_envvar=True,
+                                     help="libpq connection string (better: the environment "
+                                          "variable, or a ~/.pgpass entry, not the command line).")],
+    schema: Annotated[str, typer.Option(help="Target schema, replaced atomically.")] = "patchtrail",
+    warehouse: Warehouse = None,
+) -> None:
+    """Load the marts into a PostgreSQL schema; readers see the old marts or the new, never a mix.
+
+    Example: PATCHTRAIL_POSTGRES_DSN=postgresql://bi@db/patch patchtrail publish postgres
+    """
+    from patchtrail.errors import PatchtrailError
+
+    _require(warehouse)
+    try:
+        import psycopg  # noqa: F401
+
+        from patchtrail.publish.postgres import publish_postgres as publish
+    except ImportError:
+        raise PatchtrailError("psycopg is not installed: pip install 'patchtrail[postgres]'") from None
+    result = publish(warehouse, dsn, schema=schema)
+    console.stdout.print(f"published schema {result.schema}: {result.rows}", highlight=False)
+
+
 @app.command()
 @_cli_errors
 def query(

@@ -1,0 +1,74 @@
+"""The marts in PostgreSQL, for BI tools that speak only Postgres.
+
+The tables are loaded into a fresh schema `<schema>_incoming` with COPY, and then swapped in by
+one transaction: drop `<schema>`, rename `<schema>_incoming` to `<schema>`. PostgreSQL's DDL is
+transactional, so a reader sees the old marts or the new ones, never a mix or an empty schema. A
+reader mid-query holds its lock; the swap waits for it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from patchtrail.errors import InvalidInput
+from patchtrail.warehouse import connect, load_sql
+
+#: What is published: (table name in PostgreSQL, DuckDB query).
+TABLES = (
+    ("current_instance_compliance", "select * from marts.current_instance_compliance"),
+    ("current_patch_state", "select * from marts.current_patch_state"),
+    ("fleet_summary", "select * from marts.fleet_summary"),
+    ("instance_compliance_daily", None),  # sql/warehouse/publish/instance_compliance_daily.sql
+)
+_TYPES = {
+    "VARCHAR": "text", "BIGINT": "bigint", "INTEGER": "integer", "BOOLEAN": "boolean",
+    "DOUBLE": "double precision", "DATE": "date", "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "TIMESTAMP": "timestamp", "VARCHAR[]": "text[]", "JSON": "jsonb", "HUGEINT": "numeric",
+    "DECIMAL": "numeric", "UBIGINT": "numeric",
+}
+_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,40}")
+
+
+@dataclass
+class PostgresPublish:
+    schema: str
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def publish_postgres(warehouse: Path | str, dsn: str, *, schema: str = "patchtrail") -> PostgresPublish:
+    """Load the marts into PostgreSQL schema `schema`, replacing the previous ones atomically."""
+    import psycopg
+    from psycopg import sql
+
+    if not _SCHEMA.fullmatch(schema):
+        raise InvalidInput.mismatch("schema", schema, _SCHEMA.pattern)
+    incoming = f"{schema}_incoming"
+    result = PostgresPublish(schema)
+    duck = connect(warehouse, read_only=True)
+    try:
+        with psycopg.connect(dsn) as pg:
+            with pg.transaction():
+                pg.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(incoming)))
+                pg.execute(sql.SQL("create schema {}").format(sql.Identifier(incoming)))
+                for name, query in TABLES:
+                    cursor = duck.execute(query or load_sql("publish/instance_compliance_daily"))
+                    columns = [(d[0], _TYPES.get(str(d[1]).upper(), "text")) for d in cursor.description]
+                    target = sql.Identifier(incoming, name)
+                    pg.execute(sql.SQL("create table {} ({})").format(target, sql.SQL(", ").join(
+                        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns)))
+                    count = 0
+                    with pg.cursor().copy(sql.SQL("copy {} from stdin").format(target)) as copy:
+                        while batch := cursor.fetchmany(10_000):
+                            for row in batch:
+                                copy.write_row(row)
+                            count += len(batch)
+                    result.rows[name] = count
+            with pg.transaction():  # the swap: old or new, never a mix
+                pg.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+                pg.execute(sql.SQL("alter schema {} rename to {}").format(
+                    sql.Identifier(incoming), sql.Identifier(schema)))
+    finally:
+        duck.close()
+    return result
