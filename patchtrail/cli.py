@@ -290,6 +290,36 @@ def query(
 
 @app.command()
 @_cli_errors
+def export(
+    name: Annotated[str, typer.Argument(help="A seed query name or a table such as "
+                                             "marts.current_patch_state.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write: .csv or .xlsx.")],
+    instance: Annotated[str | None, typer.Option("--instance", help="For the selected-instance queries.")] = None,
+    start: Annotated[str | None, typer.Option(help="For the time-range queries (UTC).")] = None,
+    end: Annotated[str | None, typer.Option(help="For the time-range queries (UTC).")] = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Export a mart or a seed query to CSV or Excel (.xlsx).
+
+    Example: patchtrail export marts.current_patch_state --out patches.xlsx
+    """
+    from patchtrail.publish.exports import object_rows, write_rows
+    from patchtrail.queries import SEED_QUERIES, run_seed_query
+
+    con = _open_existing(warehouse)
+    try:
+        if name.removesuffix(".sql") in SEED_QUERIES:
+            columns, rows = run_seed_query(con, name, instance_id=instance, start=start, end=end)
+        else:
+            columns, rows = object_rows(con, name)
+    finally:
+        con.close()
+    write_rows(columns, rows, out)
+    console.stdout.print(f"{out}: {len(rows)} rows", highlight=False)
+
+
+@app.command()
+@_cli_errors
 def sql(
     statement: Annotated[str, typer.Argument(help="One SQL query (read-only).")],
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
