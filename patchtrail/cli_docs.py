@@ -13,7 +13,7 @@ from patchtrail.cli import app
 
 COMMANDS = (
     ["demo"], ["simulate"], ["ingest", "files"], ["ingest", "lake"], ["lake-emulator"], ["query"],
-    ["sql"], ["export"], ["status"], ["publish", "duckdb"], ["publish", "parquet"], ["publish", "postgres"],
+    ["sql"], ["report"], ["export"], ["status"], ["publish", "duckdb"], ["publish", "parquet"], ["publish", "postgres"],
 )
 WIDTH = "100"
 

@@ -57,4 +57,15 @@ def _through_lake(data: Path, *, warehouse: Path, days: int, on_listed, on_objec
             on_listed=on_listed, on_object=on_object)
 
 
-__all__ = ["PATCH_TYPE", "SOURCES", "ingest", "simulate"]
+def publish(warehouse: Path, data: Path) -> dict[str, str]:
+    """The demo's publications: a Parquet lake beside the data and an HTML report."""
+    from patchtrail.publish.parquet import publish_parquet
+    from patchtrail.publish.report import write_report
+
+    lake = data.parent / "lake"
+    publish_parquet(warehouse, str(lake))
+    report = write_report(warehouse, data.parent / "report.html")
+    return {"parquet lake": str(lake), "html report": str(report.path.resolve())}
+
+
+__all__ = ["PATCH_TYPE", "SOURCES", "ingest", "publish", "simulate"]

@@ -1,0 +1,10 @@
+"""The `patchtrail` command line: a thin shell over the library (parse, call, print).
+
+Commands live in modules by what they do (ingest, query, publish, analytics); each registers
+itself on the one `app` defined in `common`.
+"""
+
+from patchtrail.cli import ingest, publish, query  # noqa: F401 (registers the commands)
+from patchtrail.cli.common import app
+
+__all__ = ["app"]

@@ -1,0 +1,5 @@
+"""`python -m patchtrail.cli`."""
+
+from patchtrail.cli import app
+
+app()

@@ -1,0 +1,269 @@
+"""CLI commands that bring data in: simulate, ingest files|lake, lake-emulator, demo."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from patchtrail import console
+from patchtrail.cli.common import (
+    Quiet,
+    Verbose,
+    Warehouse,
+    after_run,
+    app,
+    cli_errors,
+    from_settings,
+    ingest_app,
+    open_existing,
+    parse_date,
+)
+from patchtrail.config import settings
+
+
+@app.command()
+@cli_errors
+def simulate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the files into.")],
+    accounts: Annotated[int, typer.Option(min=1, max=50, help="AWS accounts.")] = 3,
+    regions: Annotated[int, typer.Option(min=1, max=8, help="Regions per account.")] = 2,
+    instances: Annotated[int, typer.Option(min=1, max=5000, help="Instances per account and region.")] = 12,
+    days: Annotated[int, typer.Option(min=1, max=1100, help="Days of daily scans.")] = 120,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
+    start: Annotated[str, typer.Option(help="First simulated day (YYYY-MM-DD).")] = "2026-01-01",
+    org_id: Annotated[str | None, typer.Option(help="Prefix Config keys with an organisation id.")] = None,
+) -> None:
+    """Write a synthetic fleet's patch compliance as AWS would deliver it.
+
+    Example: patchtrail simulate --out demo-data --accounts 3 --days 120
+    """
+    from patchtrail.simulator import simulate_to_dir
+
+    t0 = time.monotonic()
+    result = simulate_to_dir(out, accounts=accounts, regions=regions, instances=instances, days=days,
+                             seed=seed, start=parse_date(start), org_id=org_id)
+    for key, value in result.as_dict().items():
+        console.stdout.print(f"{key:<28} {value}", highlight=False)
+    console.stderr.print(f"simulated in {time.monotonic() - t0:.1f} s -> {out}")
+
+
+
+@ingest_app.command("files")
+@cli_errors
+def ingest_files(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked).")],
+    warehouse: Warehouse = None,
+    strict: Annotated[bool, typer.Option(help="Exit 2 when anything was rejected.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="List what would be read; write nothing.")] = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Land AWS Config delivery files, Lake exports and Lake event NDJSON from disk.
+
+    Files already landed (same path and SHA-256) are skipped.
+    Example: patchtrail ingest files demo-data/ --warehouse patchtrail.duckdb
+    """
+    from patchtrail import ingest
+
+    console.setup_logging(verbose=verbose, quiet=quiet)
+    if dry_run:
+        _print_listing(paths, warehouse)
+        return
+    with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):
+        summary = ingest.ingest_files(paths, warehouse=warehouse, on_listed=on_listed,
+                                      on_object=on_object)
+    console.print_run_summary(summary)
+    after_run(warehouse)
+    if strict and summary.rejected_anything:
+        raise typer.Exit(2)
+
+
+
+@ingest_app.command("lake")
+@cli_errors
+def ingest_lake(
+    event_data_store: Annotated[list[str], typer.Option(
+        "--event-data-store", "-s", help="Event data store id or ARN (repeat for several).")],
+    start: Annotated[str | None, typer.Option(help="eventTime from (UTC). Default: each store's "
+                                              "watermark minus --overlap; required the first time.")] = None,
+    end: Annotated[str | None, typer.Option(help="eventTime up to, exclusive (UTC). Default: now.")] = None,
+    window: Annotated[str | None, typer.Option(callback=from_settings("lake_window"),
+                                               help="eventTime span of one query (s, m, h, d) "
+                                                    "[default: 1d].")] = None,
+    overlap: Annotated[str | None, typer.Option(callback=from_settings("lake_overlap"),
+                                                help="Re-read this much before the watermark "
+                                                     "[default: 6h].")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(callback=from_settings("lake_endpoint_url"),
+                                                     help="CloudTrail endpoint (e.g. a local one).")] = None,
+    region: Annotated[str | None, typer.Option(callback=from_settings("aws_region"),
+                                               help="AWS region [default: the SDK's].")] = None,
+    role_arn: Annotated[list[str] | None, typer.Option(
+        help="Role to assume: once for all stores, or once per --event-data-store, in order.")] = None,
+    max_concurrency: Annotated[int | None, typer.Option(
+        min=1, max=9, callback=from_settings("lake_max_concurrency"),
+        help="Queries at once; Lake allows 10 [default: 4].")] = None,
+    deliver_to: Annotated[str | None, typer.Option(
+        help="s3://bucket/prefix: Lake saves results there and they are read from there.")] = None,
+    s3_endpoint_url: Annotated[str | None, typer.Option(callback=from_settings("s3_endpoint_url"),
+                                                        help="S3 endpoint for --deliver-to.")] = None,
+    timeout: Annotated[float | None, typer.Option(callback=from_settings("lake_timeout_seconds"),
+                                                  help="Cancel running queries after this many seconds.")] = None,
+    poll: Annotated[float, typer.Option(help="First DescribeQuery wait, seconds (doubles to 15).")] = 1.0,
+    warehouse: Warehouse = None,
+    strict: Annotated[bool, typer.Option(help="Exit 2 when anything was rejected.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Show the windows and the SQL; send nothing.")] = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Land PatchCompliance items from CloudTrail Lake event data stores (one query per window).
+
+    Example: patchtrail ingest lake -s 0a1b2c3d-4e5f-6789-abcd-ef0123456789 --start 2026-03-01
+    """
+    from datetime import UTC, datetime
+
+    from patchtrail import ingest_lake as lake_ingest
+    from patchtrail import validate
+    from patchtrail.sources.lake import LakeSettings, Store
+
+    console.setup_logging(verbose=verbose, quiet=quiet)
+    roles = role_arn or []
+    if len(roles) not in (0, 1, len(event_data_store)):
+        raise typer.BadParameter("give one --role-arn, or one per --event-data-store", param_hint="--role-arn")
+    stores = [Store(s, roles[0] if len(roles) == 1 else (roles[i] if roles else None))
+              for i, s in enumerate(event_data_store)]
+    span, back = validate.duration(window, parameter="--window"), validate.duration(overlap, parameter="--overlap")
+    lake_settings = LakeSettings(max_concurrency=max_concurrency, deliver_to=deliver_to, timeout=timeout,
+                                 poll_initial=poll, price_per_gb=settings().lake_price_per_gb)
+    if dry_run:
+        _print_lake_plan(stores, start=start, end=end, window=span, overlap=back, warehouse=warehouse)
+        return
+    with console.object_progress("querying", quiet=quiet) as (on_listed, on_object):
+        summary = lake_ingest.ingest_lake(
+            stores, warehouse=warehouse, start=start, end=end, window=span, overlap=back,
+            endpoint_url=endpoint_url, region=region, s3_endpoint_url=s3_endpoint_url, settings=lake_settings,
+            on_listed=on_listed, on_object=on_object, now=datetime.now(UTC))
+    console.print_run_summary(summary)
+    after_run(warehouse)
+    if strict and summary.rejected_anything:
+        raise typer.Exit(2)
+
+
+
+@app.command("lake-emulator")
+@cli_errors
+def lake_emulator(
+    events: Annotated[Path, typer.Option(help="NDJSON of CloudTrail Lake events (e.g. from simulate).")],
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free one).")] = 0,
+    store_id: Annotated[str | None, typer.Option(help="Event data store id to serve.")] = None,
+) -> None:
+    """Serve a local CloudTrail Lake endpoint (StartQuery, DescribeQuery, GetQueryResults, ...).
+
+    Example: patchtrail lake-emulator --events demo-data/lake-events/events.ndjson --port 4599
+    """
+    from patchtrail.lake.emulator import serve
+
+    options = {"store_id": store_id} if store_id else {}
+    serve(events, port, **options)
+
+
+
+@app.command()
+@cli_errors
+def demo(
+    data: Annotated[Path | None, typer.Option(
+        "--data", callback=from_settings("demo_dir"), show_default=False,
+        help="Folder for the simulated files [default: demo-data, or PATCHTRAIL_DEMO_DIR].")] = None,
+    warehouse: Warehouse = None,
+    accounts: Annotated[int, typer.Option(min=1, max=50)] = 3,
+    regions: Annotated[int, typer.Option(min=1, max=8)] = 2,
+    instances: Annotated[int, typer.Option(min=1, max=5000)] = 12,
+    days: Annotated[int, typer.Option(min=1, max=1100)] = 120,
+    seed: int = 7,
+    source: Annotated[str, typer.Option(help="How to land it: files (from disk) or lake "
+                                             "(through the local CloudTrail Lake endpoint).")] = "files",
+    quiet: Quiet = False,
+) -> None:
+    """Simulate a fleet, ingest it, build history, and print a summary.
+
+    Example: patchtrail demo   (then: patchtrail query ssm-patch-compliance-distinct-ec2-instance-latest)
+    """
+    from patchtrail import demo as demos
+
+    if source not in demos.SOURCES:
+        raise typer.BadParameter(f"choose one of {', '.join(demos.SOURCES)}", param_hint="--source")
+    console.setup_logging(quiet=quiet)
+    t0 = time.monotonic()
+    console.stderr.print(f"[bold]1/3 simulate[/bold] {accounts} accounts x {regions} regions x "
+                         f"{instances} instances, {days} days -> {data}")
+    sim = demos.simulate(data, accounts=accounts, regions=regions, instances=instances, days=days,
+                         seed=seed)
+    console.stderr.print(f"    {sim.patch_items} PatchCompliance items "
+                         f"in three formats ({time.monotonic() - t0:.1f} s)")
+    console.stderr.print(f"[bold]2/3 ingest ({source}) + build history[/bold] -> {warehouse}")
+    with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):
+        summary = demos.ingest(source, data, warehouse=warehouse, days=days, on_listed=on_listed,
+                               on_object=on_object)
+    console.stderr.print("[bold]3/3 summary and publication[/bold]")
+    console.print_run_summary(summary)
+    after_run(warehouse)
+    published = demos.publish(warehouse, data)
+    for label, path in published.items():
+        console.stdout.print(f"{label:<18} {path}", highlight=False)
+    console.stdout.print(f"demo finished in {time.monotonic() - t0:.1f} s. Try:\n"  # noqa: S608 (text shown to the user)
+                         f"  patchtrail status --warehouse {warehouse}\n"
+                         f"  patchtrail query ssm-patch-compliance-distinct-ec2-instance-latest "
+                         f"--warehouse {warehouse} --limit 10\n"
+                         f"  patchtrail sql \"select * from marts.instance_compliance_as_of('2026-03-31')\" "
+                         f"--warehouse {warehouse}", highlight=False)
+
+
+
+def _print_listing(paths: list[Path], warehouse: Path) -> None:
+    from patchtrail.sources import files
+    from patchtrail.warehouse.land import recorded_objects
+
+    listing = files.list_objects(paths)
+    seen: set[tuple[str, str]] = set()
+    if warehouse.exists():
+        con = open_existing(warehouse)
+        try:
+            seen = recorded_objects(con, files.SOURCE)
+        finally:
+            con.close()
+    for obj in listing.objects:
+        state = "error: " + obj.error if obj.error else (
+            "unchanged" if (obj.uri, obj.sha256) in seen else "new")
+        console.stdout.print(f"{obj.format:<16} {state:<10} {obj.uri}", highlight=False)
+    console.stdout.print(f"{len(listing.objects)} objects, {len(listing.ignored)} unrelated files ignored")
+
+
+
+def _print_lake_plan(stores, *, start, end, window, overlap, warehouse: Path) -> None:
+    from datetime import UTC, datetime
+
+    from patchtrail.ingest_lake import plan_windows
+    from patchtrail.lake import queries
+    from patchtrail.sources.lake import EXTRACT_QUERY, Store
+    from patchtrail.validate import event_data_store_id
+    from patchtrail.warehouse import apply_schema, connect
+
+    stores = [Store(event_data_store_id(s.id), s.role_arn) for s in stores]
+    con = open_existing(warehouse) if warehouse.exists() else connect(":memory:")
+    try:
+        if not warehouse.exists():
+            apply_schema(con)
+        plan = plan_windows(con, stores, start=start, end=end, window=window, overlap=overlap,
+                            now=datetime.now(UTC))
+    finally:
+        con.close()
+    for w in plan.windows:
+        console.stdout.print(str(w), highlight=False)
+    console.stdout.print(f"{len(plan.windows)} queries; the first one:", highlight=False)
+    if plan.windows:
+        first = plan.windows[0]
+        console.stdout.print(queries.render(EXTRACT_QUERY, event_data_store=first.store.id,
+                                            start=first.start, end=first.end), highlight=False)
+
