@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from patchtrail.cli import app
 
 COMMANDS = (
-    ["demo"], ["simulate"], ["ingest", "files"], ["ingest", "lake"], ["lake-emulator"], ["query"],
+    ["demo"], ["simulate"], ["ingest", "files"], ["ingest", "lake"], ["ingest", "s3"], ["lake-emulator"], ["query"],
     ["sql"], ["report"], ["export"], ["status"], ["publish", "duckdb"], ["publish", "parquet"], ["publish", "postgres"],
 )
 WIDTH = "100"

@@ -121,6 +121,18 @@ def print_fleet(fleet: dict[str, Any], *, console: Console = stdout) -> None:
     console.print(table)
 
 
+def print_table(rows: list[dict[str, Any]], *, title: str, console: Console = stdout) -> None:
+    """A list of dicts as a table (columns from the first row)."""
+    if not rows:
+        return
+    table = Table(title=title, title_justify="left")
+    for column in rows[0]:
+        table.add_column(column, justify="right" if isinstance(rows[0][column], int) else "left")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(table)
+
+
 def print_rows(columns: list[str], rows: list[tuple], *, fmt: str, console: Console = stdout) -> None:
     """Rows to stdout as a table, CSV or JSON lines."""
     if fmt == "csv":

@@ -2,7 +2,8 @@
 
 - files: the simulator's folder, read from disk (all three formats, deduplicated);
 - lake: the simulated events served by the local CloudTrail Lake endpoint, read with the real
-  CloudTrail API (StartQuery, DescribeQuery, GetQueryResults) one week-window at a time.
+  CloudTrail API (StartQuery, DescribeQuery, GetQueryResults) one week-window at a time;
+- s3: the simulator's files uploaded to a local S3 (moto) in AWS's key layouts, read from there.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
+from patchtrail.errors import PatchtrailError
 from patchtrail.run import ObjectResult, RunSummary
 from patchtrail.simulator import SimulationSummary, simulate_to_dir
 from patchtrail.simulator.items import PATCH_TYPE
 
-SOURCES = ("files", "lake")
+SOURCES = ("files", "lake", "s3")
 DEMO_START = date(2026, 1, 1)
 
 
@@ -37,6 +39,8 @@ def ingest(source: str, data: Path, *, warehouse: Path, days: int,
     if source == "lake":
         return _through_lake(data, warehouse=warehouse, days=days, on_listed=on_listed,
                              on_object=on_object)
+    if source == "s3":
+        return _through_s3(data, warehouse=warehouse, on_listed=on_listed, on_object=on_object)
     raise ValueError(f"unknown demo source {source!r}; choose one of {SOURCES}")
 
 
@@ -66,6 +70,33 @@ def publish(warehouse: Path, data: Path) -> dict[str, str]:
     publish_parquet(warehouse, str(lake))
     report = write_report(warehouse, data.parent / "report.html")
     return {"parquet lake": str(lake), "html report": str(report.path.resolve())}
+
+
+def _through_s3(data: Path, *, warehouse: Path, on_listed, on_object) -> RunSummary:
+    """Upload the simulated files to a local S3 (moto) in the real key layouts, ingest from there."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        raise PatchtrailError("demo --source s3 runs a local S3 (moto): pip install -e '.[test]'") from None
+    import logging
+
+    from patchtrail.ingest_s3 import ingest_s3
+    from patchtrail.sources import s3
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines in the demo output
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        client = s3.make_client(endpoint_url=f"http://{host}:{port}", region="us-east-1")
+        s3.upload_tree(data, "patchtrail-demo", "", client, create_bucket=True)
+        return ingest_s3("s3://patchtrail-demo", warehouse=warehouse, client=client,
+                         public_key=data / "lake-export" / "public_key.der",
+                         on_listed=on_listed, on_object=on_object)
+    finally:
+        server.stop()
 
 
 __all__ = ["PATCH_TYPE", "SOURCES", "ingest", "publish", "simulate"]

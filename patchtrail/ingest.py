@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from patchtrail.run import ObjectResult, Run, RunSummary
+from patchtrail.settings import SMALL_OBJECT_BYTES
 from patchtrail.sources import files
 from patchtrail.warehouse import apply_schema, connect
 from patchtrail.warehouse.land import recorded_objects
@@ -48,7 +49,8 @@ def ingest_files(paths: Iterable[Path | str], *, warehouse: Path | str,
                     continue
                 run.land_object(uri=obj.uri, fmt=obj.format, items=files.read_object(obj),
                                 sha256=obj.sha256, size=obj.size,
-                                payload=lambda obj=obj: _head(obj))
+                                payload=lambda obj=obj: _head(obj),
+                                stream=files.looks_large(obj, SMALL_OBJECT_BYTES) or None)
         run.summary.ignored = listing.ignored
         run.summary.fleet = fleet_summary(con)
         return run.summary

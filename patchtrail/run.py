@@ -156,7 +156,8 @@ class Run:
 
     def land_object(self, *, uri: str, fmt: str, items: Iterable[RawItem], sha256: str | None = None,
                     etag: str | None = None, size: int = 0,
-                    payload: Callable[[], bytes | None] = lambda: None) -> None:
+                    payload: Callable[[], bytes | None] = lambda: None,
+                    stream: bool | None = None) -> None:
         """Land one object's items (whole, or not at all); the result reaches `on_object`.
 
         Args:
@@ -164,9 +165,12 @@ class Run:
             items: its raw items, read lazily; an `ObjectError` while reading rejects the object.
             size: bytes; objects up to SMALL_OBJECT_BYTES are landed together with others.
             payload: returns the object's bytes (or their start) if it has to be rejected whole.
+            stream: force (True) or forbid (False) streaming; by default it follows `size`. A
+                source that knows an object is large once decompressed says so here.
         """
         result = ObjectResult(uri=uri, format=fmt, status="landed", size=size)
-        if 0 < size <= SMALL_OBJECT_BYTES:
+        small = (0 < size <= SMALL_OBJECT_BYTES) if stream is None else not stream
+        if small:
             try:
                 raws = list(items)
             except (ObjectError, OSError) as exc:

@@ -60,3 +60,24 @@ def test_lake_flow_lands_windows_and_reports_scan_cost(prefect_server, tmp_path)
                                   endpoint_url=lake.endpoint_url, region="us-east-1")
     assert result["totals"]["items_landed"] > 0 and len(result["queries"]) == 3
     assert all(q["bytes_scanned"] > 0 for q in result["queries"])
+
+
+def test_s3_flow_lands_an_organisation_from_moto(prefect_server, tmp_path):
+    from moto.server import ThreadedMotoServer
+
+    from flows.ingest_s3 import ingest_s3_flow
+    from patchtrail.sources import s3
+
+    simulate_to_dir(tmp_path / "data", accounts=2, regions=1, instances=2, days=10, seed=6)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        s3.upload_tree(tmp_path / "data", "org-config", "", s3.make_client(endpoint_url=url),
+                       create_bucket=True)
+        result = ingest_s3_flow("s3://org-config", warehouse=str(tmp_path / "w.duckdb"),
+                                endpoint_url=url, region="us-east-1")
+    finally:
+        server.stop()
+    assert result["totals"]["items_landed"] > 0 and result["totals"]["objects_rejected"] == 0

@@ -152,6 +152,46 @@ def ingest_lake(
 
 
 
+@ingest_app.command("s3")
+@cli_errors
+def ingest_s3(
+    uri: Annotated[str, typer.Argument(help="s3://bucket[/prefix] holding AWSLogs/ (or <org-id>/AWSLogs/).")],
+    since: Annotated[str | None, typer.Option(help="Only date folders from this day on (YYYY-MM-DD).")] = None,
+    account: Annotated[list[str] | None, typer.Option(help="Only this account (repeat for several).")] = None,
+    config_region: Annotated[list[str] | None, typer.Option(
+        help="Only this AWS Config region (repeat); Lake exports span regions.")] = None,
+    max_workers: Annotated[int, typer.Option(min=1, max=64, help="Concurrent listings and downloads.")] = 8,
+    public_key: Annotated[Path | None, typer.Option(
+        help="DER public key: also verify Lake exports' RSA signatures (hashes are always checked).")] = None,
+    endpoint_url: Annotated[str | None, typer.Option(callback=from_settings("s3_endpoint_url"),
+                                                     help="S3 endpoint (e.g. moto, MinIO).")] = None,
+    region: Annotated[str | None, typer.Option(callback=from_settings("aws_region"),
+                                               help="The S3 client's region.")] = None,
+    warehouse: Warehouse = None,
+    strict: Annotated[bool, typer.Option(help="Exit 2 when anything was rejected.")] = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Land AWS Config delivery files and CloudTrail Lake exports from an S3 prefix tree.
+
+    Only new or changed objects (by key and ETag) are read.
+    Example: patchtrail ingest s3 s3://org-config-bucket/o-a1b2c3d4e5 --since 2026-03-01
+    """
+    from patchtrail import ingest_s3 as s3_ingest
+
+    console.setup_logging(verbose=verbose, quiet=quiet)
+    with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):
+        summary = s3_ingest.ingest_s3(
+            uri, warehouse=warehouse, endpoint_url=endpoint_url, region=region,
+            since=parse_date(since) if since else None, accounts=account, regions=config_region,
+            max_workers=max_workers, public_key=public_key, on_listed=on_listed, on_object=on_object)
+    console.print_run_summary(summary)
+    console.print_table(s3_ingest.by_account_region(summary), title="read per account and region")
+    after_run(warehouse)
+    if strict and summary.rejected_anything:
+        raise typer.Exit(2)
+
+
 @app.command("lake-emulator")
 @cli_errors
 def lake_emulator(
@@ -182,8 +222,9 @@ def demo(
     instances: Annotated[int, typer.Option(min=1, max=5000)] = 12,
     days: Annotated[int, typer.Option(min=1, max=1100)] = 120,
     seed: int = 7,
-    source: Annotated[str, typer.Option(help="How to land it: files (from disk) or lake "
-                                             "(through the local CloudTrail Lake endpoint).")] = "files",
+    source: Annotated[str, typer.Option(help="How to land it: files (from disk), lake (through "
+                                             "the local CloudTrail Lake endpoint) or s3 (through a "
+                                             "local S3).")] = "files",
     quiet: Quiet = False,
 ) -> None:
     """Simulate a fleet, ingest it, build history, and print a summary.

@@ -139,6 +139,24 @@ def verify_export(folder: Path, hashes: dict[str, str]) -> None:
             )
 
 
+def looks_large(obj: SourceObject, threshold: int) -> bool:
+    """Whether an object is bigger than `threshold` once decompressed (gzip records the size,
+    modulo 4 GiB, in its last 4 bytes; a compressed size above threshold / 4 also counts)."""
+    if obj.size > threshold:
+        return True
+    path = Path(obj.uri)
+    if obj.format == "lake_export" or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as fh:
+            if fh.read(2) != formats.GZIP_MAGIC:
+                return False
+            fh.seek(-4, 2)
+            return int.from_bytes(fh.read(4), "little") > threshold or obj.size > threshold // 4
+    except OSError:
+        return False
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
