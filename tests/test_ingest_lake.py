@@ -345,3 +345,22 @@ def test_a_second_writer_is_refused_and_the_first_run_is_intact(emulator, tmp_pa
     clean = tmp_path / "clean.duckdb"
     lake_ingest(emulator, clean)
     assert history(wh) == history(clean)
+
+
+def test_the_lake_warehouse_equals_the_s3_warehouse(emulator, fleet, tmp_path):
+    from moto.server import ThreadedMotoServer
+
+    from patchtrail.ingest_s3 import ingest_s3
+    from patchtrail.sources import s3
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        client = s3.make_client(endpoint_url=f"http://{host}:{port}", region="us-east-1")
+        s3.upload_tree(fleet, "org-config", "", client, create_bucket=True)
+        ingest_s3("s3://org-config", warehouse=tmp_path / "s3.duckdb", client=client)
+    finally:
+        server.stop()
+    lake_ingest(emulator, tmp_path / "lake.duckdb")
+    assert history(tmp_path / "lake.duckdb") == history(tmp_path / "s3.duckdb")
