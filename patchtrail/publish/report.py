@@ -19,9 +19,10 @@ from patchtrail.publish.chart import line_chart
 from patchtrail.warehouse import connect, load_sql, scalar
 
 TEMPLATE = Path(__file__).with_name("report.html.j2")
+#: The account and region tables are the two halves of report/breakdown.sql.
+BREAKDOWNS = (("by-account", "Accounts", "account", "account_id"),
+              ("by-region", "Regions", "region", "aws_region"))
 SECTIONS = (
-    ("by-account", "Accounts", "report/by_account", "No managed instances."),
-    ("by-region", "Regions", "report/by_region", "No managed instances."),
     ("top-missing", "Top missing critical and high patches", "report/top_missing",
      "No critical or high patch is missing."),
     ("sla-breaches", "SLA breaches", "report/sla_breaches", "No SLA breach."),
@@ -47,6 +48,13 @@ def write_report(warehouse: Path | str, out: Path | str, *, as_of: str | datetim
         params = {"as_of": moment, "policy": policy, "max_age_days": max_age_days}
         daily = _query(con, "report/daily_compliance", params)
         sections, counts = [], {}
+        columns, rows = _query(con, "report/breakdown", params)
+        for section_id, title, dimension, key in BREAKDOWNS:
+            part = [row[1:] for row in rows if row[0] == dimension]
+            sections.append({"id": section_id, "title": title, "columns": [key, *columns[2:]],
+                             "rows": [[_show(v) for v in row] for row in part],
+                             "empty": "No managed instances."})
+            counts[section_id] = len(part)
         for section_id, title, name, empty in SECTIONS:
             columns, rows = _query(con, name, params)
             sections.append({"id": section_id, "title": title, "columns": columns,
