@@ -65,6 +65,14 @@ def open_existing(warehouse: Path):
     return connect(warehouse, read_only=True)
 
 
+def finish_run(summary, warehouse: Path, *, strict: bool = False) -> None:
+    """Every ingest ends the same way: the summary, the published copy, and --strict's exit code."""
+    console.print_run_summary(summary)
+    after_run(warehouse)
+    if strict and summary.rejected_anything:
+        raise typer.Exit(2)
+
+
 def after_run(warehouse: Path) -> None:
     """Refresh the published read-only copy, when the settings ask for it."""
     cfg = settings()

@@ -13,9 +13,9 @@ from patchtrail.cli.common import (
     Quiet,
     Verbose,
     Warehouse,
-    after_run,
     app,
     cli_errors,
+    finish_run,
     from_settings,
     ingest_app,
     open_existing,
@@ -75,10 +75,7 @@ def ingest_files(
     with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):
         summary = ingest.ingest_files(paths, warehouse=warehouse, on_listed=on_listed,
                                       on_object=on_object)
-    console.print_run_summary(summary)
-    after_run(warehouse)
-    if strict and summary.rejected_anything:
-        raise typer.Exit(2)
+    finish_run(summary, warehouse, strict=strict)
 
 
 
@@ -145,10 +142,7 @@ def ingest_lake(
             stores, warehouse=warehouse, start=start, end=end, window=span, overlap=back,
             endpoint_url=endpoint_url, region=region, s3_endpoint_url=s3_endpoint_url, settings=lake_settings,
             on_listed=on_listed, on_object=on_object, now=datetime.now(UTC))
-    console.print_run_summary(summary)
-    after_run(warehouse)
-    if strict and summary.rejected_anything:
-        raise typer.Exit(2)
+    finish_run(summary, warehouse, strict=strict)
 
 
 
@@ -185,11 +179,8 @@ def ingest_s3(
             uri, warehouse=warehouse, endpoint_url=endpoint_url, region=region,
             since=parse_date(since) if since else None, accounts=account, regions=config_region,
             max_workers=max_workers, public_key=public_key, on_listed=on_listed, on_object=on_object)
-    console.print_run_summary(summary)
     console.print_table(s3_ingest.by_account_region(summary), title="read per account and region")
-    after_run(warehouse)
-    if strict and summary.rejected_anything:
-        raise typer.Exit(2)
+    finish_run(summary, warehouse, strict=strict)
 
 
 @app.command("lake-emulator")
@@ -248,8 +239,7 @@ def demo(
         summary = demos.ingest(source, data, warehouse=warehouse, days=days, on_listed=on_listed,
                                on_object=on_object)
     console.stderr.print("[bold]3/3 summary and publication[/bold]")
-    console.print_run_summary(summary)
-    after_run(warehouse)
+    finish_run(summary, warehouse)
     published = demos.publish(warehouse, data)
     for label, path in published.items():
         console.stdout.print(f"{label:<18} {path}", highlight=False)
