@@ -6,5 +6,8 @@ itself on the one `app` defined in `common`.
 
 from patchtrail.cli import ingest, publish, query  # noqa: F401 (registers the commands)
 from patchtrail.cli.common import app
+from patchtrail.cli_analytics import register as _register_analytics
+
+_register_analytics(app)
 
 __all__ = ["app"]

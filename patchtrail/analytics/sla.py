@@ -1,0 +1,32 @@
+"""SLA status and breaches as of a time under a policy, for the CLI and for Python callers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from patchtrail import validate
+from patchtrail.analytics.policy import DEFAULT_POLICY, Policy, resolve_policy
+from patchtrail.warehouse.schema import load_sql
+
+
+def sla_report(con: duckdb.DuckDBPyConnection, *, as_of: datetime | str,
+               policy: str = DEFAULT_POLICY, known_at: datetime | str | None = None,
+               breaches_only: bool = True) -> tuple[Policy, list[str], list[tuple]]:
+    """The SLA breaches (or, with breaches_only=False, every covered missing patch) at `as_of`.
+
+    Args:
+        as_of: valid time, ISO-8601 UTC or a date.
+        policy: a stored policy name or a policy file path.
+        known_at: recording time (None: everything landed).
+    Returns the policy used, the column names and the rows (sorted by instance and patch).
+    """
+    moment = validate.utc_timestamp(as_of, parameter="--as-of")
+    known = validate.utc_timestamp(known_at, parameter="--known-at") if known_at else "infinity"
+    chosen = resolve_policy(con, policy)
+    name = "marts/evidence/sla_breaches" if breaches_only else "marts/evidence/sla_status"
+    cursor = con.execute(load_sql(name), {"as_of": moment, "known_at": known,
+                                          "thresholds": chosen.thresholds()})
+    columns = [d[0] for d in cursor.description]
+    return chosen, columns, cursor.fetchall()

@@ -1,0 +1,296 @@
+"""CLI commands of the compliance analytics: rebuild, evidence, sla, waivers, policies.
+
+Registered on the main app by `register(app)`. Each command parses its arguments, calls one
+library function (patchtrail.analytics) and prints.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from patchtrail import console
+from patchtrail.cli.common import (
+    Quiet,
+    Warehouse,
+    after_run,
+    cli_errors,
+    open_existing,
+    require_warehouse,
+)
+
+AsOf = Annotated[str | None, typer.Option(
+    "--as-of", help="Valid time: status as it stood then (ISO-8601 UTC or YYYY-MM-DD). Default: now.")]
+KnownAt = Annotated[str | None, typer.Option(
+    "--known-at", help="Recording time: only items the warehouse had received by then "
+                       "(ISO-8601 UTC). Default: everything landed.")]
+PolicyOption = Annotated[str, typer.Option(
+    "--policy", "-p", help="SLA policy: a stored name (pci-dss-4.0, fedramp, internal, or one "
+                           "loaded with `policies load`) or a .toml/.yaml policy file.")]
+Format = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+
+waivers_app = typer.Typer(no_args_is_help=True, help="The waiver register applied to SLA breaches.")
+policies_app = typer.Typer(no_args_is_help=True, help="SLA policies: presets and your own.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the analytics commands to the `patchtrail` app."""
+    app.command("rebuild")(rebuild)
+    app.command("evidence")(evidence)
+    app.command("sla")(sla)
+    app.add_typer(waivers_app, name="waivers")
+    app.add_typer(policies_app, name="policies")
+
+
+@cli_errors
+def rebuild(
+    warehouse: Warehouse = None,
+    dry_run: Annotated[bool, typer.Option(help="Show what would be rebuilt; change nothing.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Recompute staging, history and marts from landing, in one transaction.
+
+    Landing is never changed; waivers and policies are kept.
+    Example: patchtrail rebuild --warehouse patchtrail.duckdb
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from patchtrail.analytics.rebuild import rebuild as rebuild_warehouse
+
+    require_warehouse(warehouse)
+    if dry_run:
+        con = open_existing(warehouse)
+        try:
+            from patchtrail.warehouse.status import warehouse_status
+
+            facts = warehouse_status(con)
+        finally:
+            con.close()
+        console.stdout.print(f"would rebuild from {facts['configuration items']} landed items "
+                             f"(now {facts['patch observations']} patch observations, "
+                             f"{facts['instance versions']} instance versions, "
+                             f"{facts['patch versions']} patch versions)", highlight=False)
+        return
+    progress = Progress("rebuilding", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=console.stderr, disable=quiet or not console.stderr.is_terminal)
+    with progress:
+        task = progress.add_task("rebuild", total=None)
+        summary = rebuild_warehouse(warehouse, on_progress=lambda done, total: progress.update(
+            task, completed=done, total=total))
+    console.stdout.print(
+        f"load {summary.load_id}: rebuilt {summary.items} items -> {summary.patch_observations} "
+        f"patch observations, {summary.instances} instances, {summary.instance_versions} instance "
+        f"versions, {summary.patch_versions} patch versions in {summary.seconds:.1f} s",
+        highlight=False)
+    after_run(warehouse)
+
+
+@cli_errors
+def evidence(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the pack (new, empty, or an "
+                                                          "earlier pack, which is replaced).")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Valid time of the status (ISO-8601 UTC "
+                                                       "or YYYY-MM-DD = midnight UTC).")],
+    known_at: KnownAt = None,
+    policy: PolicyOption = "internal",
+    warehouse: Warehouse = None,
+    dry_run: Annotated[bool, typer.Option(help="Check the parameters and the policy, list the "
+                                               "files; write nothing.")] = False,
+) -> None:
+    """Write an audit evidence pack: status as of a time, SLA breaches, SQL, hashes, provenance.
+
+    Data files (CSV + Parquet) are byte-identical when re-run on an unchanged warehouse.
+    Example: patchtrail evidence --as-of 2026-03-31 --policy pci-dss-4.0 --out evidence/2026-03
+    """
+    from patchtrail import validate
+    from patchtrail.analytics.evidence import DATASETS, write_evidence
+    from patchtrail.analytics.policy import resolve_policy
+
+    require_warehouse(warehouse)
+    if dry_run:
+        moment = validate.utc_timestamp(as_of, parameter="--as-of")
+        if known_at is not None:
+            validate.utc_timestamp(known_at, parameter="--known-at")
+        con = open_existing(warehouse)
+        try:
+            chosen = resolve_policy(con, policy)
+        finally:
+            con.close()
+        console.stdout.print(f"would write to {out}: status as of {moment:%Y-%m-%dT%H:%M:%SZ}, "
+                             f"policy {chosen.name} ({_thresholds(chosen)})", highlight=False)
+        for name, _ in DATASETS:
+            console.stdout.print(f"  {name}.csv, {name}.parquet, sql/{name}.sql", highlight=False)
+        console.stdout.print("  README.md, SHA256SUMS, manifest.json", highlight=False)
+        return
+    result = write_evidence(warehouse, out, as_of=as_of, known_at=known_at, policy=policy)
+    for name, rows in result.rows.items():
+        console.stdout.print(f"{name:<16} {rows:>8} rows", highlight=False)
+    console.stdout.print(f"{len(result.files)} files hashed in {out}/SHA256SUMS and manifest.json "
+                         f"(check: cd {out} && sha256sum -c SHA256SUMS)", highlight=False)
+
+
+@cli_errors
+def sla(
+    as_of: AsOf = None,
+    policy: PolicyOption = "internal",
+    known_at: KnownAt = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Every missing patch the policy covers, "
+                                                         "breached or not, waived or not.")] = False,
+    fmt: Format = "table",
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many rows.")] = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """List SLA breaches: patches missing longer than the policy allows, not waived.
+
+    The clock starts when a patch is first seen missing.
+    Example: patchtrail sla --policy fedramp --as-of 2026-03-31 --format csv > breaches.csv
+    """
+    from patchtrail.analytics.sla import sla_report
+
+    _check_format(fmt)
+    con = open_existing(warehouse)
+    try:
+        moment = as_of or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        chosen, columns, rows = sla_report(con, as_of=moment, policy=policy, known_at=known_at,
+                                           breaches_only=not show_all)
+    finally:
+        con.close()
+    if fmt == "table":
+        keep = ["account_id", "aws_region", "instance_id", "patch_id", "state", "sla_severity",
+                "first_seen_missing", "days_missing", "max_days", "days_overdue"]
+        if show_all:
+            keep += ["is_breached", "is_waived", "waiver_ids"]
+        index = [columns.index(c) for c in keep]
+        columns, rows = keep, [tuple(r[i] for i in index) for r in rows]
+    console.print_rows(columns, rows[:limit] if limit else rows, fmt=fmt)
+    if fmt == "table":
+        console.stderr.print(f"policy {chosen.name}: {_thresholds(chosen)}", highlight=False)
+
+
+@waivers_app.command("load")
+@cli_errors
+def waivers_load(
+    path: Annotated[Path, typer.Argument(help="Waiver register: .toml, .yaml/.yml or .csv.")],
+    warehouse: Warehouse = None,
+    dry_run: Annotated[bool, typer.Option(help="Check the file and list it; store nothing.")] = False,
+) -> None:
+    """Replace the waiver register with a file (every waiver: scope, reason, approver, expiry).
+
+    Example: patchtrail waivers load waivers.toml
+    """
+    from patchtrail.analytics.waivers import load_waiver_file, store_waivers
+    from patchtrail.warehouse import apply_schema, connect, transaction
+
+    waivers, digest = load_waiver_file(path)
+    if dry_run:
+        _print_waivers([(w.waiver_id, w.expires_on, w.approver, w.reason) for w in waivers])
+        return
+    require_warehouse(warehouse)
+    con = connect(warehouse)
+    try:
+        apply_schema(con)
+        with transaction(con):
+            count = store_waivers(con, waivers, source=str(path.resolve()), sha256=digest,
+                                  loaded_at=datetime.now(UTC))
+    finally:
+        con.close()
+    console.stdout.print(f"{count} waivers loaded from {path} (sha256 {digest[:12]}…)", highlight=False)
+    after_run(warehouse)
+
+
+@waivers_app.command("list")
+@cli_errors
+def waivers_list(
+    as_of: AsOf = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Show the waiver register, and which waivers are in force at a time (default now).
+
+    Example: patchtrail waivers list --as-of 2026-03-31
+    """
+    from patchtrail import validate
+    from patchtrail.warehouse.schema import load_sql
+
+    moment = validate.utc_timestamp(as_of, parameter="--as-of") if as_of else datetime.now(UTC)
+    con = open_existing(warehouse)
+    try:
+        cursor = con.execute(load_sql("marts/evidence/waivers"), {"as_of": moment})
+        columns = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    finally:
+        con.close()
+    keep = ["waiver_id", "is_in_force", "expires_on", "instance_id", "patch_id", "cve_id",
+            "approver", "reason"]
+    index = [columns.index(c) for c in keep]
+    console.print_rows(keep, [tuple(r[i] for i in index) for r in rows], fmt="table")
+
+
+@policies_app.command("list")
+@cli_errors
+def policies_list(warehouse: Warehouse = None) -> None:
+    """Show the stored SLA policies (presets and loaded files) and their thresholds.
+
+    Example: patchtrail policies list
+    """
+    con = open_existing(warehouse)
+    try:
+        rows = con.execute("""
+            select policy_name, severity_source,
+                string_agg(severity || ' ' || max_days || ' d', ', ' order by list_position(
+                    ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNSPECIFIED'], severity)),
+                any_value(source)
+            from marts.sla_policies group by policy_name, severity_source order by policy_name
+        """).fetchall()
+    finally:
+        con.close()
+    console.print_rows(["policy", "severity source", "max days", "source"], rows, fmt="table")
+
+
+@policies_app.command("load")
+@cli_errors
+def policies_load(
+    path: Annotated[Path, typer.Argument(help="Policy file: .toml or .yaml/.yml.")],
+    warehouse: Warehouse = None,
+    dry_run: Annotated[bool, typer.Option(help="Check the file and show it; store nothing.")] = False,
+) -> None:
+    """Store an SLA policy file under its name, for `--policy NAME` and marts.sla_breaches().
+
+    Example: patchtrail policies load acme-policy.toml
+    """
+    from patchtrail.analytics.policy import load_policy_file, store_policy
+    from patchtrail.warehouse import apply_schema, connect, transaction
+
+    require_warehouse(warehouse)
+    con = connect(warehouse)
+    try:
+        apply_schema(con)
+        policy = load_policy_file(path, con=con)
+        summary = _thresholds(policy)
+        if not dry_run:
+            with transaction(con):
+                store_policy(con, policy)
+    finally:
+        con.close()
+    verb = "would store" if dry_run else "stored"
+    console.stdout.print(f"{verb} policy {policy.name} ({policy.severity_source}): {summary}",
+                         highlight=False)
+    if not dry_run:
+        after_run(warehouse)
+
+
+def _thresholds(policy) -> str:
+    from patchtrail.analytics.policy import SEVERITIES
+
+    return ", ".join(f"{s} {policy.max_days[s]} d" for s in SEVERITIES if s in policy.max_days)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "csv", "json"):
+        raise typer.BadParameter("choose table, csv or json", param_hint="--format")
+
+
+def _print_waivers(rows: list[tuple]) -> None:
+    console.print_rows(["waiver_id", "expires_on", "approver", "reason"], rows, fmt="table")

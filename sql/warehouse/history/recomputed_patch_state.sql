@@ -1,0 +1,146 @@
+-- history.recomputed_patch_state(known_at, from_load)
+-- Grain: one row per version of history.patch_state that starts at or after from_at, or is open
+-- at from_at, for each instance of history.changed_instances(known_at, from_load); the versions
+-- that replace them. Same columns as history.patch_state.
+-- How: item 0 is the item just before from_at, represented by its "seeds": the stored patch
+-- versions open at from_at (valid_from < from_at and valid_to null or >= from_at), whose starts
+-- and attributes cannot change. Items 1..n are the items captured at or after from_at that are
+-- known at known_at, in item order. A patch version continues while consecutive items report the
+-- patch with identical tracked attributes; an item that omits the patch or deletes the instance
+-- ends it. Cost grows with the items from from_at on, not with the instance's whole history.
+-- Reads: history.changed_instances, history.patch_state, staging.instance_snapshots,
+-- staging.patch_observations, landing.configuration_items.
+-- Parameters: as for history.changed_instances.
+create or replace macro history.recomputed_patch_state(known_at, from_load) as table
+with
+changed as (select * from history.changed_instances(known_at, from_load)),
+patch_state as (select * from history.patch_state),
+observations_all as (select * from staging.patch_observations),
+known_items as (
+    select l.ci_id, l.ingested_at,
+    from landing.configuration_items as l
+    join changed as c using (account_id, aws_region, instance_id)
+    where l.captured_at >= c.from_at
+        and l.ingested_at <= cast(known_at as timestamptz)
+),
+items as (
+    select
+        s.account_id,
+        s.aws_region,
+        s.instance_id,
+        s.ci_id,
+        s.captured_at,
+        k.ingested_at as recorded_at,
+        row_number() over (
+            partition by s.account_id, s.aws_region, s.instance_id
+            order by s.captured_at, try_cast(s.state_id as bigint), s.state_id, s.ci_id
+        ) as item_seq,
+    from staging.instance_snapshots as s
+    join changed as c using (account_id, aws_region, instance_id)
+    join known_items as k using (ci_id)
+    where s.captured_at >= c.from_at
+),
+seeds as (
+    select h.*
+    from patch_state as h
+    join changed as c using (account_id, aws_region, instance_id)
+    where h.valid_from < c.from_at and (h.valid_to is null or h.valid_to >= c.from_at)
+),
+window_observations as (
+    select o.*, i.item_seq, i.recorded_at,
+    from observations_all as o
+    join changed as c using (account_id, aws_region, instance_id)
+    join items as i using (ci_id)
+    where o.captured_at >= c.from_at
+),
+observations as (
+    select
+        account_id, aws_region, instance_id, patch_id, ci_id, valid_from as captured_at,
+        recorded_at, 0::bigint as item_seq, state, compliance_status, severity, vendor_severity,
+        classification, title, installed_at, cve_ids, baseline_id, patch_group,
+    from seeds
+    union all
+    select
+        account_id, aws_region, instance_id, patch_id, ci_id, captured_at,
+        recorded_at, item_seq, state, compliance_status, severity, vendor_severity,
+        classification, title, installed_at, cve_ids, baseline_id, patch_group,
+    from window_observations
+),
+tracked as (
+    select
+        *,
+        struct_pack(
+            state, compliance_status, severity, vendor_severity, classification,
+            title, installed_at, cve_ids, baseline_id, patch_group
+        ) as attributes,
+    from observations
+),
+flagged as (
+    select
+        *,
+        case
+            when lag(item_seq) over patch_order = item_seq - 1
+                and lag(attributes) over patch_order is not distinct from attributes
+            then 0
+            else 1
+        end as is_version_start,
+    from tracked
+    window patch_order as (
+        partition by account_id, aws_region, instance_id, patch_id order by item_seq
+    )
+),
+numbered as (
+    select
+        *,
+        sum(is_version_start) over (
+            partition by account_id, aws_region, instance_id, patch_id
+            order by item_seq rows unbounded preceding
+        ) as version_no,
+    from flagged
+),
+spans as (
+    select
+        *,
+        max(item_seq) over (
+            partition by account_id, aws_region, instance_id, patch_id, version_no
+        ) as last_item_seq,
+    from numbered
+),
+version_starts as (
+    select * from spans where is_version_start = 1
+),
+closed as (
+    select
+        v.*,
+        next_item.captured_at as valid_to,
+    from version_starts as v
+    left join items as next_item
+        on next_item.account_id = v.account_id
+        and next_item.aws_region = v.aws_region
+        and next_item.instance_id = v.instance_id
+        and next_item.item_seq = v.last_item_seq + 1
+),
+versions as (
+    select
+        account_id,
+        aws_region,
+        instance_id,
+        patch_id,
+        captured_at as valid_from,
+        valid_to,
+        valid_to is null as is_current,
+        ci_id,
+        recorded_at,
+        state,
+        compliance_status,
+        severity,
+        vendor_severity,
+        classification,
+        title,
+        installed_at,
+        cve_ids,
+        baseline_id,
+        patch_group,
+    from closed
+)
+select * from versions
