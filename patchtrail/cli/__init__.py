@@ -4,10 +4,9 @@ Commands live in modules by what they do (ingest, query, publish, analytics); ea
 itself on the one `app` defined in `common`.
 """
 
-from patchtrail.cli import ingest, publish, query  # noqa: F401 (registers the commands)
+from patchtrail.cli import analytics, ingest, publish, query  # noqa: F401 (registers the commands)
 from patchtrail.cli.common import app
-from patchtrail.cli_analytics import register as _register_analytics
 
-_register_analytics(app)
+analytics.register(app)
 
 __all__ = ["app"]

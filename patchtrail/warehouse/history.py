@@ -1,25 +1,45 @@
-"""Recompute SCD2 history for the instances a run touched (temp table affected_instances)."""
+"""Merge SCD2 history after a run: recompute only what the run's items can change.
+
+A run's new items (landing load `from_load`) can only change an instance's history from the
+capture time of its earliest new item (`from_at`) on. So for each changed instance the versions
+that ended before `from_at` stay as they are; the version open at `from_at` (the "seed") and
+everything after it are recomputed from the items captured since `from_at`. The cost grows with
+the increment, not with the history, and the result is identical to a full recomputation
+(tests/test_history.py and tests/analytics/test_history_incremental.py check both).
+"""
 
 from __future__ import annotations
+
+import re
 
 import duckdb
 
 from patchtrail.warehouse.connect import scalar
 from patchtrail.warehouse.schema import load_sql
 
+_PARAMETER = re.compile(r"\$([a-z_]+)")
 
-def merge_history(con: duckdb.DuckDBPyConnection) -> int:
-    """Rebuild the versions (and seed-query lists) of every affected instance; return how many.
 
-    Each affected instance's versions are recomputed from all of its staged items, so late and
-    out-of-order items are re-sequenced and the result is independent of arrival order.
+def merge_history(con: duckdb.DuckDBPyConnection, *, from_load: int | None = None) -> int:
+    """Recompute the history of the instances a run touched; return how many were affected.
+
+    Args:
+        con: a connection inside the run's transaction, with temp table affected_instances.
+        from_load: items landed by this load id or later are the new ones; default: the load
+            being run (one more than the last recorded in landing.loads). 0 recomputes every
+            instance from its first item (a full rebuild).
     """
     affected = scalar(con, "select count(*) from affected_instances")
     if affected:
-        con.execute(load_sql("history/delete_affected_history"))
-        con.execute(load_sql("history/merge_instance_compliance"))
-        con.execute(load_sql("history/merge_patch_state"))
-        con.execute(load_sql("marts/refresh_patch_lists_by_item"))
+        if from_load is None:
+            from_load = current_load_id(con)
+        run_sql(con, "history/stage_recomputed_history", from_load=from_load)
+        run_sql(con, "history/delete_affected_history")
+        run_sql(con, "history/merge_instance_compliance")
+        run_sql(con, "history/merge_patch_state")
+        run_sql(con, "marts/refresh_patch_lists_by_load", load_id=from_load)
+        for table in ("changed_history", "recomputed_instance_compliance", "recomputed_patch_state"):
+            con.execute(f"drop table if exists temp.{table}")  # fixed names
     return int(affected)
 
 
@@ -29,3 +49,24 @@ def mark_all_affected(con: duckdb.DuckDBPyConnection) -> None:
         insert into affected_instances
         select distinct account_id, aws_region, instance_id from staging.instance_snapshots
     """)
+
+
+def current_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The id of the load being run: one more than the last one recorded in landing.loads."""
+    return int(scalar(con, "select coalesce(max(load_id), 0) + 1 from landing.loads"))
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, name: str, **parameters: object) -> None:
+    """Run each statement of `sql/warehouse/<name>.sql`, binding the `$name` parameters it uses."""
+    for statement in statements(load_sql(name)):
+        used = dict.fromkeys(_PARAMETER.findall(statement))
+        missing = [p for p in used if p not in parameters]
+        if missing:
+            raise ValueError(f"{name}.sql needs parameters {missing}")
+        con.execute(statement, {p: parameters[p] for p in used} if used else None)
+
+
+def statements(text: str) -> list[str]:
+    """The statements of a SQL file: split at semicolons that end a line (our files' style)."""
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in re.split(r";\s*(?:\n|$)", body) if s.strip()]

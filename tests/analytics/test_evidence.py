@@ -14,7 +14,7 @@ from conftest import AS_OF
 from typer.testing import CliRunner
 
 from patchtrail.analytics.evidence import DATASETS, verify_evidence, write_evidence
-from patchtrail.cli_analytics import register
+from patchtrail.cli.analytics import register
 from patchtrail.errors import InvalidInput
 
 
@@ -116,7 +116,7 @@ def test_pack_refuses_a_folder_with_other_files(warehouse_path, tmp_path):
 @pytest.fixture
 def cli(monkeypatch):
     """The analytics commands on an app of their own; no published copy is refreshed."""
-    monkeypatch.setattr("patchtrail.cli_analytics.after_run", lambda warehouse: None)
+    monkeypatch.setattr("patchtrail.cli.analytics.after_run", lambda warehouse: None)
     app = typer.Typer()
     register(app)
     runner = CliRunner()
