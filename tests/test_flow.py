@@ -81,3 +81,16 @@ def test_s3_flow_lands_an_organisation_from_moto(prefect_server, tmp_path):
     finally:
         server.stop()
     assert result["totals"]["items_landed"] > 0 and result["totals"]["objects_rejected"] == 0
+
+
+def test_rebuild_and_publish_flow_and_backfill(prefect_server, tmp_path):
+    from flows.maintenance import backfill_flow, rebuild_and_publish_flow
+
+    simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=8)
+    wh = str(tmp_path / "w.duckdb")
+    first = backfill_flow("files", paths=[str(tmp_path / "data")], warehouse=wh)
+    assert first["totals"]["items_landed"] > 0
+    result = rebuild_and_publish_flow(warehouse=wh, parquet_root=str(tmp_path / "lake"),
+                                      report_path=str(tmp_path / "report.html"))
+    assert result["rebuild"]["items"] == first["totals"]["items_landed"]
+    assert result["parquet"]["written"] > 0 and (tmp_path / "report.html").exists()
