@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -74,9 +75,9 @@ def test_s3_flow_lands_an_organisation_from_moto(prefect_server, tmp_path):
     try:
         host, port = server.get_host_and_port()
         url = f"http://{host}:{port}"
-        s3.upload_tree(tmp_path / "data", "org-config", "", s3.make_client(endpoint_url=url),
-                       create_bucket=True)
-        result = ingest_s3_flow("s3://org-config", warehouse=str(tmp_path / "w.duckdb"),
+        bucket = f"org-config-{uuid.uuid4().hex[:12]}"  # moto's backend is shared by the process
+        s3.upload_tree(tmp_path / "data", bucket, "", s3.make_client(endpoint_url=url), create_bucket=True)
+        result = ingest_s3_flow(f"s3://{bucket}", warehouse=str(tmp_path / "w.duckdb"),
                                 endpoint_url=url, region="us-east-1")
     finally:
         server.stop()

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -358,8 +359,9 @@ def test_the_lake_warehouse_equals_the_s3_warehouse(emulator, fleet, tmp_path):
     try:
         host, port = server.get_host_and_port()
         client = s3.make_client(endpoint_url=f"http://{host}:{port}", region="us-east-1")
-        s3.upload_tree(fleet, "org-config", "", client, create_bucket=True)
-        ingest_s3("s3://org-config", warehouse=tmp_path / "s3.duckdb", client=client)
+        bucket = f"org-config-{uuid.uuid4().hex[:12]}"  # moto's backend is shared by the process
+        s3.upload_tree(fleet, bucket, "", client, create_bucket=True)
+        ingest_s3(f"s3://{bucket}", warehouse=tmp_path / "s3.duckdb", client=client)
     finally:
         server.stop()
     lake_ingest(emulator, tmp_path / "lake.duckdb")
