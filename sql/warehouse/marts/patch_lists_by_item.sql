@@ -1,7 +1,7 @@
 -- marts.patch_lists_by_item
 -- Grain: one row per landed configuration item, with the seed queries' five lists of patch ids
 -- (sorted by patch id). The base of the five seed-query macros; refreshed for the affected
--- instances by refresh_patch_lists_by_item.sql in every run.
+-- items of each run by refresh_patch_lists_by_load.sql.
 -- It is a table, not a view: DuckDB 2.0 refuses a macro parameter (instance_id) that has the
 -- name of a column anywhere under a view it reads, and the seed macros take `instance_id`.
 create table if not exists marts.patch_lists_by_item (
