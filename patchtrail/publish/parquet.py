@@ -3,6 +3,7 @@
     <root>/instance_compliance/account_id=<acct>/data.parquet
     <root>/patch_state/account_id=<acct>/valid_from_month=<yyyy-mm>/data.parquet
     <root>/instance_compliance_daily/snapshot_date=<yyyy-mm-dd>/account_id=<acct>/data.parquet
+    <root>/remediation_episodes|current_missing_patches|time_to_remediate/account_id=<acct>/data.parquet
     <root>/_manifest.json
 
 Incremental: each partition's content fingerprint (row count and an order-independent hash of
@@ -43,6 +44,9 @@ def exports() -> list[Export]:
                "from history.patch_state", ("account_id", "valid_from_month")),
         Export("instance_compliance_daily", load_sql("publish/instance_compliance_daily"),
                ("snapshot_date", "account_id")),
+        Export("remediation_episodes", "select * from marts.remediation_episodes", ("account_id",)),
+        Export("current_missing_patches", "select * from marts.current_missing_patches", ("account_id",)),
+        Export("time_to_remediate", "select * from marts.time_to_remediate", ("account_id",)),
     ]
 
 

@@ -20,6 +20,10 @@ TABLES = (
     ("current_instance_compliance", "select * from marts.current_instance_compliance"),
     ("current_patch_state", "select * from marts.current_patch_state"),
     ("fleet_summary", "select * from marts.fleet_summary"),
+    ("current_missing_patches", "select * from marts.current_missing_patches"),
+    ("remediation_episodes", "select * from marts.remediation_episodes"),
+    ("time_to_remediate", "select * from marts.time_to_remediate"),
+    ("overwrite_anomalies", "select * from marts.overwrite_anomalies"),
     ("instance_compliance_daily", None),  # sql/warehouse/publish/instance_compliance_daily.sql
 )
 _TYPES = {
