@@ -24,6 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from patchtrail.publish.exports import cell_text
 from patchtrail.run import ObjectResult, RunSummary
 
 
@@ -141,7 +142,7 @@ def print_rows(columns: list[str], rows: list[tuple], *, fmt: str, console: Cons
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows([_cell(v) for v in row] for row in rows)
+        writer.writerows([cell_text(v) for v in row] for row in rows)
         return
     if fmt == "json":
         import orjson
@@ -152,14 +153,6 @@ def print_rows(columns: list[str], rows: list[tuple], *, fmt: str, console: Cons
         return
     table = Table(*columns)
     for row in rows:
-        table.add_row(*(_cell(v) for v in row))
+        table.add_row(*(cell_text(v) for v in row))
     console.print(table)
     console.print(f"{len(rows)} rows", style="dim")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value)

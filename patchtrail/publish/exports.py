@@ -40,7 +40,7 @@ def write_rows(columns: list[str], rows: list[tuple], out: Path, *, fmt: str | N
         with out.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(columns)
-            writer.writerows([_text(v) for v in row] for row in rows)
+            writer.writerows([cell_text(v) for v in row] for row in rows)
     elif fmt == "xlsx":
         _write_xlsx(columns, rows, out)
     else:
@@ -64,7 +64,7 @@ def _write_xlsx(columns: list[str], rows: list[tuple], out: Path) -> None:
             if isinstance(value, datetime):  # Excel has no time zones: UTC, stated in the header
                 sheet.write_datetime(r, c, value.astimezone(UTC).replace(tzinfo=None), when)
             else:
-                sheet.write(r, c, _cell(value))
+                sheet.write(r, c, _excel_cell(value))
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(len(rows), 1), max(len(columns) - 1, 0))
     notes = book.add_worksheet("about")
@@ -73,13 +73,14 @@ def _write_xlsx(columns: list[str], rows: list[tuple], out: Path) -> None:
     book.close()
 
 
-def _cell(value: Any) -> Any:
+def _excel_cell(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
-    return _text(value)
+    return cell_text(value)
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A value as table/CSV text: null as empty, lists as `a, b`."""
     if value is None:
         return ""
     if isinstance(value, list):
