@@ -30,10 +30,12 @@ def rebuild_warehouse(warehouse: str) -> dict:
 
 
 @task(name="publish-parquet-lake")
-def publish_lake(warehouse: str, root: str) -> dict:
-    lake = publish_parquet(warehouse, root, s3_endpoint_url=settings().s3_endpoint_url,
+def publish_lake(warehouse: str, root: str, policy: str) -> dict:
+    """Write the changed partitions of the Parquet lake; the SLA datasets answer `policy`."""
+    lake = publish_parquet(warehouse, root, policy=policy, s3_endpoint_url=settings().s3_endpoint_url,
                            region=settings().aws_region)
-    return {"root": lake.root, "written": len(lake.written), "unchanged": lake.unchanged}
+    return {"root": lake.root, "written": len(lake.written), "unchanged": lake.unchanged,
+            "sla_policy": lake.sla.policy.name if lake.sla else None}
 
 
 @task(name="write-report")
@@ -60,7 +62,7 @@ def rebuild_and_publish_flow(warehouse: str | None = None, rebuild_history: bool
         result["rebuild"] = rebuild_warehouse(warehouse)
     result["published_copy"] = publish_read_only_copy(warehouse)
     if parquet_root:
-        result["parquet"] = publish_lake(warehouse, parquet_root)
+        result["parquet"] = publish_lake(warehouse, parquet_root, policy)
     if report_path:
         result["report"] = report(warehouse, report_path, policy)
     return result

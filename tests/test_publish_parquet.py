@@ -67,3 +67,95 @@ def test_lake_on_s3(warehouse):
         assert again.written == []
     finally:
         server.stop()
+
+
+TIGHT_POLICY = """\
+name = "tight"
+[max_days]
+HIGH = 2
+LOW = 3
+INFORMATIONAL = 4
+UNSPECIFIED = 5
+"""
+SLA_COLUMNS = ("policy_name", "policy_thresholds_sha256", "as_of")
+
+
+def lake_rows(lake, dataset: str, columns: list[str]) -> list[tuple]:
+    files = list(lake.glob(f"{dataset}/account_id=*/data.parquet"))
+    if not files:
+        return []
+    listed = ", ".join(f'"{c}"' for c in columns)
+    return duckdb.sql(f"select {listed} from read_parquet('{lake}/{dataset}/*/*.parquet', "  # noqa: S608 (a test path)
+                      "hive_partitioning = true, hive_types = {'account_id': 'VARCHAR'}) "
+                      "order by all").fetchall()
+
+
+def warehouse_sla(wh, dataset: str, policy) -> tuple[list[str], list[tuple], object]:
+    """The warehouse's own SLA rows (marts.sla_breaches_for / sla_status_for) at its latest capture."""
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        as_of = con.execute("select max(captured_at) from staging.instance_snapshots").fetchall()[0][0]
+        macro = {"sla_breaches": "marts.sla_breaches_for", "sla_status": "marts.sla_status_for"}[dataset]
+        cursor = con.execute(f"select * from {macro}(?, ?) order by all",  # noqa: S608 (fixed names)
+                             [as_of, policy.thresholds()])
+        return [d[0] for d in cursor.description], cursor.fetchall(), as_of
+    finally:
+        con.close()
+
+
+def test_sla_datasets_answer_the_chosen_policy_and_rewrite_only_when_it_changes(warehouse, tmp_path):
+    import hashlib
+    import json
+
+    from patchtrail.analytics.policy import load_policy_file, stored_policy
+
+    wh = warehouse / "w.duckdb"
+    policy_file = tmp_path / "tight.toml"
+    policy_file.write_text(TIGHT_POLICY)
+    lake = tmp_path / "lake"
+    con = duckdb.connect(str(wh), read_only=True)
+    internal = stored_policy(con, "internal")
+    con.close()
+    tight = load_policy_file(policy_file)
+
+    first = publish_parquet(wh, str(lake), policy=str(policy_file))
+    for dataset in ("sla_breaches", "sla_status"):
+        columns, expected, as_of = warehouse_sla(wh, dataset, tight)
+        assert expected, f"the fixture must have {dataset} rows under the tight policy"
+        assert lake_rows(lake, dataset, columns) == expected
+        labels = lake_rows(lake, dataset, list(SLA_COLUMNS))
+        canonical = json.dumps({"max_days": {"HIGH": 2, "INFORMATIONAL": 4, "LOW": 3, "UNSPECIFIED": 5},
+                                "severity_source": "severity"}, sort_keys=True, separators=(",", ":"))
+        assert set(labels) == {("tight", hashlib.sha256(canonical.encode()).hexdigest(), as_of)}
+        assert first.rows[dataset] == len(expected)
+    manifest = json.loads((lake / "_manifest.json").read_text())
+    assert manifest["sla"]["policy_name"] == "tight" and manifest["sla"]["max_days"]["HIGH"] == 2
+    assert set(manifest["tables"]["sla_breaches"]["partitions"]) == {
+        p.parent.name for p in lake.glob("sla_breaches/*/data.parquet")}
+
+    # unchanged data, same policy: nothing is rewritten
+    again = publish_parquet(wh, str(lake), policy=str(policy_file))
+    assert again.written == [] and again.deleted == []
+
+    # another policy rewrites (or deletes) the SLA partitions only, and their rows follow it
+    other = publish_parquet(wh, str(lake), policy="internal")
+    assert other.written and {f.split("/")[0] for f in other.written + other.deleted} <= {
+        "sla_breaches", "sla_status"}
+    for dataset in ("sla_breaches", "sla_status"):
+        columns, expected, _ = warehouse_sla(wh, dataset, internal)
+        assert expected != warehouse_sla(wh, dataset, tight)[1], "the two policies must judge differently"
+        assert lake_rows(lake, dataset, columns) == expected
+        assert other.rows[dataset] == len(expected)
+        assert {r[0] for r in lake_rows(lake, dataset, ["policy_name"])} <= {"internal"}
+    assert {r[0] for r in lake_rows(lake, "sla_status", ["policy_name"])} == {"internal"}
+    manifest = json.loads((lake / "_manifest.json").read_text())
+    assert manifest["sla"]["policy_name"] == "internal"
+
+
+def test_unknown_policy_is_refused_before_anything_is_written(warehouse, tmp_path):
+    from patchtrail.errors import InvalidInput
+
+    lake = tmp_path / "lake"
+    with pytest.raises(InvalidInput, match="unknown SLA policy"):
+        publish_parquet(warehouse / "w.duckdb", str(lake), policy="internal' or '1'='1")
+    assert not lake.exists() or list(lake.iterdir()) == []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from patchtrail import console
+from patchtrail.cli.analytics import PolicyOption
 from patchtrail.cli.common import (
     Warehouse,
     cli_errors,
@@ -15,6 +17,9 @@ from patchtrail.cli.common import (
     publish_app,
     require_warehouse,
 )
+
+if TYPE_CHECKING:
+    from patchtrail.publish.parquet import SlaParameters
 
 
 @publish_app.command("duckdb")
@@ -45,18 +50,22 @@ def publish_parquet(
                                                         help="S3 endpoint (e.g. moto).")] = None,
     region: Annotated[str | None, typer.Option(callback=from_settings("aws_region"),
                                                help="AWS region.")] = None,
+    policy: PolicyOption = "internal",
     warehouse: Warehouse = None,
 ) -> None:
-    """Export history and daily snapshots as Hive-partitioned Parquet (only changed partitions).
+    """Export history, marts and SLA status as Hive-partitioned Parquet (only changed partitions).
 
-    Example: patchtrail publish parquet --out s3://analytics-bucket/patchtrail
+    The SLA datasets are judged under --policy at the warehouse's latest capture time.
+
+    Example: patchtrail publish parquet --out s3://analytics-bucket/patchtrail --policy pci-dss-4.0
     """
     from patchtrail.publish.parquet import publish_parquet as publish
 
     require_warehouse(warehouse)
-    lake = publish(warehouse, out, s3_endpoint_url=s3_endpoint_url, region=region)
+    lake = publish(warehouse, out, policy=policy, s3_endpoint_url=s3_endpoint_url, region=region)
     console.stdout.print(f"{lake.root}: {len(lake.written)} partitions written, {lake.unchanged} "
                          f"unchanged, {len(lake.deleted)} deleted; rows {lake.rows}", highlight=False)
+    _print_sla(lake.sla)
 
 
 @publish_app.command("postgres")
@@ -66,11 +75,14 @@ def publish_postgres(
                                      help="libpq connection string (better: the environment "
                                           "variable, or a ~/.pgpass entry, not the command line).")],
     schema: Annotated[str, typer.Option(help="Target schema, replaced atomically.")] = "patchtrail",
+    policy: PolicyOption = "internal",
     warehouse: Warehouse = None,
 ) -> None:
     """Load the marts into a PostgreSQL schema; readers see the old marts or the new, never a mix.
 
-    Example: PATCHTRAIL_POSTGRES_DSN=postgresql://bi@db/patch patchtrail publish postgres
+    sla_status and sla_breaches are judged under --policy at the warehouse's latest capture time.
+
+    Example: PATCHTRAIL_POSTGRES_DSN=postgresql://bi@db/patch patchtrail publish postgres --policy fedramp
     """
     from patchtrail.errors import PatchtrailError
 
@@ -81,6 +93,15 @@ def publish_postgres(
         from patchtrail.publish.postgres import publish_postgres as publish
     except ImportError:
         raise PatchtrailError("psycopg is not installed: pip install 'patchtrail[postgres]'") from None
-    result = publish(warehouse, dsn, schema=schema)
+    result = publish(warehouse, dsn, schema=schema, policy=policy)
     console.stdout.print(f"published schema {result.schema}: {result.rows}", highlight=False)
+    _print_sla(result.sla)
+
+
+def _print_sla(sla: SlaParameters | None) -> None:
+    if sla is not None:
+        as_of = sla.as_of.astimezone(UTC)
+        console.stdout.print(f"SLA rows under policy {sla.policy.name} (thresholds sha256 "
+                             f"{sla.thresholds_sha256[:12]}) as of {as_of:%Y-%m-%d %H:%M:%S} UTC",
+                             highlight=False)
 

@@ -4,15 +4,21 @@
     <root>/patch_state/account_id=<acct>/valid_from_month=<yyyy-mm>/data.parquet
     <root>/instance_compliance_daily/snapshot_date=<yyyy-mm-dd>/account_id=<acct>/data.parquet
     <root>/remediation_episodes|current_missing_patches|time_to_remediate/account_id=<acct>/data.parquet
+    <root>/sla_status|sla_breaches/account_id=<acct>/data.parquet
     <root>/_manifest.json
 
 Incremental: each partition's content fingerprint (row count and an order-independent hash of
 its rows) is kept in the manifest, and only partitions whose fingerprint changed are rewritten;
 partitions that no longer exist are deleted. The root is a local folder or `s3://bucket/prefix`.
+
+The SLA datasets answer one policy, chosen at publish time, at the warehouse's data-as-of time
+(the latest capture time, as the HTML report uses): each row carries the policy's name, a SHA-256
+of its thresholds and that time (`sla_parameters`; PostgreSQL publishes the same rows).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,9 +29,12 @@ import duckdb
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from patchtrail.warehouse import connect, load_sql
+from patchtrail.analytics.policy import DEFAULT_POLICY, Policy, resolve_policy
+from patchtrail.warehouse import connect, load_sql, scalar
 
 MANIFEST = "_manifest.json"
+#: The SLA datasets (sql/warehouse/publish/<name>.sql), evaluated under the publish's policy.
+SLA_DATASETS = ("sla_status", "sla_breaches")
 
 
 @dataclass(frozen=True)
@@ -35,9 +44,58 @@ class Export:
     name: str
     sql: str
     partition_by: tuple[str, ...]
+    params: dict[str, Any] = field(default_factory=dict)
 
 
-def exports() -> list[Export]:
+@dataclass(frozen=True)
+class SlaParameters:
+    """What the published SLA rows answer: a policy, evaluated at the warehouse's data-as-of time."""
+
+    policy: Policy
+    as_of: datetime
+    thresholds_sha256: str
+
+    def bound(self) -> dict[str, Any]:
+        """The named parameters of sql/warehouse/publish/sla_*.sql."""
+        return {"as_of": self.as_of, "thresholds": self.policy.thresholds(),
+                "policy_name": self.policy.name, "policy_thresholds_sha256": self.thresholds_sha256}
+
+    def describe(self) -> dict[str, Any]:
+        """The policy and time as the manifest records them."""
+        return {"policy_name": self.policy.name, "policy_thresholds_sha256": self.thresholds_sha256,
+                "max_days": dict(sorted(self.policy.max_days.items())),
+                "severity_source": self.policy.severity_source, "source": self.policy.source,
+                "source_sha256": self.policy.source_sha256, "as_of": self.as_of.astimezone(UTC).isoformat()}
+
+
+def sla_parameters(con: duckdb.DuckDBPyConnection, policy: str | Path = DEFAULT_POLICY) -> SlaParameters:
+    """Resolve `policy` and the warehouse's data-as-of time, for publishing the SLA datasets.
+
+    Args:
+        policy: a stored policy name (preset or loaded) or a .toml/.yaml policy file, read with
+            the same checks as `patchtrail sla` and `patchtrail evidence`.
+    The time is the latest capture time in the warehouse (now, if it is empty), as the report uses.
+
+    Raises:
+        InvalidInput: an unknown policy name or a bad policy file, before anything is written.
+    """
+    chosen = resolve_policy(con, policy)
+    data_as_of = scalar(con, "select max(captured_at) from staging.instance_snapshots")
+    return SlaParameters(chosen, data_as_of or datetime.now(UTC), thresholds_sha256(chosen))
+
+
+def thresholds_sha256(policy: Policy) -> str:
+    """SHA-256 of the policy's thresholds as canonical JSON: equal exactly when they judge alike.
+
+    The text hashed is `{"max_days": {"CRITICAL": 14, ...}, "severity_source": "severity"}` with
+    sorted keys and no spaces, so a reader can recompute it from `marts.sla_policies`.
+    """
+    canonical = json.dumps({"max_days": policy.max_days, "severity_source": policy.severity_source},
+                           sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def exports(sla: SlaParameters) -> list[Export]:
     return [
         Export("instance_compliance", "select * from history.instance_compliance", ("account_id",)),
         Export("patch_state", "select *, strftime(valid_from, '%Y-%m') as valid_from_month "
@@ -51,6 +109,9 @@ def exports() -> list[Export]:
         Export("time_to_remediate", "select * replace (round(mean_days, 6) as mean_days, "
                "round(median_days, 6) as median_days, round(p90_days, 6) as p90_days, "
                "round(max_days, 6) as max_days) from marts.time_to_remediate", ("account_id",)),
+        # No float columns to round here: days and counts are integers, times are exact.
+        *(Export(name, load_sql(f"publish/{name}"), ("account_id",), sla.bound())
+          for name in SLA_DATASETS),
     ]
 
 
@@ -63,18 +124,26 @@ class LakeExport:
     unchanged: int = 0
     deleted: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
+    sla: SlaParameters | None = None
 
 
-def publish_parquet(warehouse: Path | str, root: str, *, s3_endpoint_url: str | None = None,
-                    region: str | None = None) -> LakeExport:
-    """Write (incrementally) the Parquet lake of `warehouse` under `root` (folder or s3:// URI)."""
-    fs, base = _filesystem(root, s3_endpoint_url=s3_endpoint_url, region=region)
-    previous = _read_manifest(fs, base)
-    manifest: dict[str, Any] = {"generated_at": datetime.now(UTC).isoformat(), "tables": {}}
+def publish_parquet(warehouse: Path | str, root: str, *, policy: str | Path = DEFAULT_POLICY,
+                    s3_endpoint_url: str | None = None, region: str | None = None) -> LakeExport:
+    """Write (incrementally) the Parquet lake of `warehouse` under `root` (folder or s3:// URI).
+
+    Args:
+        policy: the SLA policy of the sla_status and sla_breaches datasets: a stored name or a
+            policy file (see `sla_parameters`). Changing it rewrites those datasets only.
+    """
     result = LakeExport(root=root)
     con = connect(warehouse, read_only=True)
     try:
-        for export in exports():
+        result.sla = sla_parameters(con, policy)  # a bad policy fails here, before any write
+        fs, base = _filesystem(root, s3_endpoint_url=s3_endpoint_url, region=region)
+        previous = _read_manifest(fs, base)
+        manifest: dict[str, Any] = {"generated_at": datetime.now(UTC).isoformat(),
+                                    "sla": result.sla.describe(), "tables": {}}
+        for export in exports(result.sla):
             old = previous.get("tables", {}).get(export.name, {}).get("partitions", {})
             manifest["tables"][export.name] = _publish_table(con, fs, base, export, old, result)
     finally:
@@ -86,18 +155,20 @@ def publish_parquet(warehouse: Path | str, root: str, *, s3_endpoint_url: str | 
 
 def _publish_table(con: duckdb.DuckDBPyConnection, fs: pafs.FileSystem, base: str, export: Export,
                    old: dict[str, Any], result: LakeExport) -> dict[str, Any]:
-    con.execute(f"create or replace temp table export_rows as {export.sql}")  # noqa: S608 (fixed SQL)
+    con.execute(f"create or replace temp table export_rows as {export.sql}",  # noqa: S608 (fixed SQL)
+                export.params or None)
     keys = ", ".join(export.partition_by)
     fingerprints = con.execute(
         f"select {keys}, count(*), bit_xor(hash(e))::varchar from export_rows as e "  # noqa: S608
         f"group by all order by all").fetchall()
     partitions: dict[str, Any] = {}
+    result.rows.setdefault(export.name, 0)
     for row in fingerprints:
         values, count, digest = row[:-2], row[-2], row[-1]
         path = "/".join(f"{k}={v}" for k, v in zip(export.partition_by, values, strict=True))
         entry = {"rows": count, "fingerprint": digest, "file": f"{export.name}/{path}/data.parquet"}
         partitions[path] = entry
-        result.rows[export.name] = result.rows.get(export.name, 0) + count
+        result.rows[export.name] += count
         if old.get(path, {}).get("fingerprint") == digest and _exists(fs, f"{base}/{entry['file']}"):
             result.unchanged += 1
             continue

@@ -4,6 +4,9 @@ The tables are loaded into a fresh schema `<schema>_incoming` with COPY, and the
 one transaction: drop `<schema>`, rename `<schema>_incoming` to `<schema>`. PostgreSQL's DDL is
 transactional, so a reader sees the old marts or the new ones, never a mix or an empty schema. A
 reader mid-query holds its lock; the swap waits for it.
+
+`sla_status` and `sla_breaches` answer the policy chosen at publish time, at the warehouse's
+data-as-of time: the same rows, with the same policy columns, as the Parquet lake's.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from patchtrail.analytics.policy import DEFAULT_POLICY
 from patchtrail.errors import InvalidInput
+from patchtrail.publish.parquet import SlaParameters, sla_parameters
 from patchtrail.warehouse import connect, load_sql
 
-#: What is published: (table name in PostgreSQL, DuckDB query).
+#: What is published: (table name in PostgreSQL, DuckDB query; None: sql/warehouse/publish/<name>.sql).
 TABLES = (
     ("current_instance_compliance", "select * from marts.current_instance_compliance"),
     ("current_patch_state", "select * from marts.current_patch_state"),
@@ -24,7 +29,9 @@ TABLES = (
     ("remediation_episodes", "select * from marts.remediation_episodes"),
     ("time_to_remediate", "select * from marts.time_to_remediate"),
     ("overwrite_anomalies", "select * from marts.overwrite_anomalies"),
-    ("instance_compliance_daily", None),  # sql/warehouse/publish/instance_compliance_daily.sql
+    ("instance_compliance_daily", None),
+    ("sla_status", None),  # under the publish's policy: $as_of, $thresholds, $policy_name, ...
+    ("sla_breaches", None),
 )
 _TYPES = {
     "VARCHAR": "text", "BIGINT": "bigint", "INTEGER": "integer", "BOOLEAN": "boolean",
@@ -39,10 +46,17 @@ _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,40}")
 class PostgresPublish:
     schema: str
     rows: dict[str, int] = field(default_factory=dict)
+    sla: SlaParameters | None = None
 
 
-def publish_postgres(warehouse: Path | str, dsn: str, *, schema: str = "patchtrail") -> PostgresPublish:
-    """Load the marts into PostgreSQL schema `schema`, replacing the previous ones atomically."""
+def publish_postgres(warehouse: Path | str, dsn: str, *, schema: str = "patchtrail",
+                     policy: str | Path = DEFAULT_POLICY) -> PostgresPublish:
+    """Load the marts into PostgreSQL schema `schema`, replacing the previous ones atomically.
+
+    Args:
+        policy: the SLA policy of sla_status and sla_breaches: a stored name or a policy file
+            (see `patchtrail.publish.parquet.sla_parameters`); checked before PostgreSQL is touched.
+    """
     import psycopg
     from psycopg import sql
 
@@ -52,12 +66,15 @@ def publish_postgres(warehouse: Path | str, dsn: str, *, schema: str = "patchtra
     result = PostgresPublish(schema)
     duck = connect(warehouse, read_only=True)
     try:
+        result.sla = sla_parameters(duck, policy)
+        bound = result.sla.bound()
         with psycopg.connect(dsn) as pg:
             with pg.transaction():
                 pg.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(incoming)))
                 pg.execute(sql.SQL("create schema {}").format(sql.Identifier(incoming)))
                 for name, query in TABLES:
-                    cursor = duck.execute(query or load_sql("publish/instance_compliance_daily"))
+                    text = query or load_sql(f"publish/{name}")
+                    cursor = duck.execute(text, {k: v for k, v in bound.items() if f"${k}" in text} or None)
                     columns = [(d[0], _TYPES.get(str(d[1]).upper(), "text")) for d in cursor.description]
                     target = sql.Identifier(incoming, name)
                     pg.execute(sql.SQL("create table {} ({})").format(target, sql.SQL(", ").join(
