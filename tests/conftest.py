@@ -39,8 +39,19 @@ def load(con):
 
 @pytest.fixture(scope="session")
 def prefect_server():
-    """A real temporary Prefect server (SQLite) for the whole test session."""
+    """A real temporary Prefect server (SQLite) for the whole test session; yields its API URL.
+
+    `tests/run.sh` starts one with `prefect server start` and names it in
+    PATCHTRAIL_TEST_PREFECT_API_URL; a plain `pytest` starts Prefect's test harness instead.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    api_url = os.environ.get("PATCHTRAIL_TEST_PREFECT_API_URL")
+    if api_url:
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            yield api_url
+        return
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=180):
-        yield
+        yield PREFECT_API_URL.value()
