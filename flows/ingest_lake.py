@@ -1,35 +1,65 @@
-"""Prefect flow `ingest-lake`: query CloudTrail Lake event data stores, land, publish a summary."""
+"""Prefect flow `ingest-lake`: query CloudTrail Lake event data stores, land, publish a summary.
+
+Task graph: `plan-lake-windows` (watermarks -> windows), one `query-lake-window` task per store
+and window (retried alone on throttling, 5xx or connection trouble; its rows are staged on local
+disk), then `land-lake-results` (one warehouse transaction; a retry reuses the staged rows rather
+than paying for the scans again). The warehouse is written only by the plan and land tasks, under
+the global writer limit; queries run without holding it.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, runtime, task
 
-from flows.retry import writer_task_options
+from flows.fanout import fan_out
+from flows.retry import retry_options
 from flows.summary import log_object, publish_read_only_copy, publish_run_summary
 from flows.writer import single_writer
-from patchtrail import validate
+from patchtrail import spool, validate
 from patchtrail.config import settings
-from patchtrail.ingest_lake import ingest_lake
+from patchtrail.ingest_lake import (
+    LakePlan,
+    StagedQuery,
+    land_staged,
+    plan_lake,
+    stage_window,
+    unstaged,
+)
 from patchtrail.run import RunSummary
-from patchtrail.sources.lake import LakeSettings, Store
+from patchtrail.sources.lake import LakeSettings, Store, Window, make_client
 
 
-@task(name="query-and-land-lake", **writer_task_options())
-def query_and_land(stores: list[dict], warehouse: str, start: str | None, end: str | None,
-                   window: str, overlap: str, endpoint_url: str | None, region: str | None,
-                   max_concurrency: int, deliver_to: str | None, timeout: float | None) -> RunSummary:
-    """Run the windows' queries and land their rows in one warehouse transaction."""
+@task(name="plan-lake-windows", **retry_options())
+def plan_windows(stores: list[Store], warehouse: str, start: str | None, end: str | None,
+                 window: str, overlap: str, endpoint_url: str | None, region: str | None) -> LakePlan:
+    """Each store's range (from --start or its watermark) cut into windows; checks credentials
+    and assumes each store's role once, so a wrong role fails the run before any query."""
+    for store in stores:
+        make_client(endpoint_url=endpoint_url, region=region, role_arn=store.role_arn, max_attempts=1)
     with single_writer():
-        return ingest_lake(
-            [Store(s["id"], s.get("role_arn")) for s in stores], warehouse=warehouse, start=start,
-            end=end, window=validate.duration(window, parameter="window"),
-            overlap=validate.duration(overlap, parameter="overlap"), endpoint_url=endpoint_url,
-            region=region, now=datetime.now(UTC),
-            settings=LakeSettings(max_concurrency=max_concurrency, deliver_to=deliver_to, timeout=timeout,
-                                  price_per_gb=settings().lake_price_per_gb),
-            on_object=log_object(get_run_logger()))
+        return plan_lake(stores, warehouse=warehouse, start=start, end=end,
+                         window=validate.duration(window, parameter="window"),
+                         overlap=validate.duration(overlap, parameter="overlap"), now=datetime.now(UTC))
+
+
+@task(name="query-lake-window", task_run_name="query {window}", **retry_options())
+def query_window(window: Window, directory: str, endpoint_url: str | None, region: str | None,
+                 lake: LakeSettings) -> list[StagedQuery]:
+    """Run one window's query (split if it fails) and stage its rows under `directory`."""
+    return stage_window(window, Path(directory), endpoint_url=endpoint_url, region=region,
+                        settings=lake)
+
+
+@task(name="land-lake-results", **retry_options())
+def land_results(staged: list[StagedQuery], plan: LakePlan, stores: list[Store], warehouse: str,
+                 lake: LakeSettings) -> RunSummary:
+    """Land every staged window and record every query in one transaction; move watermarks."""
+    with single_writer():
+        return land_staged(staged, plan, stores=stores, warehouse=warehouse, settings=lake,
+                           on_object=log_object(get_run_logger()))
 
 
 @flow(name="ingest-lake", log_prints=True)
@@ -44,15 +74,32 @@ def ingest_lake_flow(stores: list[dict], warehouse: str | None = None, start: st
         stores: [{"id": "<event data store id or ARN>", "role_arn": "<optional role>"}, ...].
         start, end: eventTime range (ISO-8601 UTC); start is needed only for a store's first run.
         window, overlap: query span and re-read margin, e.g. "1d", "6h".
-        timeout: seconds before running queries are cancelled and the run fails.
+        max_concurrency: windows queried at once (CloudTrail Lake runs at most 10 queries).
+        timeout: seconds one window's queries may run before they are cancelled.
     Parameters left out take their value from patchtrail's settings (patchtrail.toml, PATCHTRAIL_*).
+    A window that still fails after its retries is recorded as rejected (with the error) and
+    holds its store's watermark, so the next run queries it again; the other windows land.
     """
     cfg = settings()
     warehouse = warehouse or str(cfg.warehouse)
-    summary = query_and_land(
-        stores, warehouse, start, end, window or cfg.lake_window,
-        overlap or cfg.lake_overlap, endpoint_url or cfg.lake_endpoint_url, region or cfg.aws_region,
-        max_concurrency or cfg.lake_max_concurrency, deliver_to, timeout)
+    endpoint_url, region = endpoint_url or cfg.lake_endpoint_url, region or cfg.aws_region
+    checked = [Store(validate.event_data_store_id(s["id"]), s.get("role_arn")) for s in stores]
+    lake = LakeSettings(max_concurrency=max_concurrency or cfg.lake_max_concurrency, deliver_to=deliver_to,
+                        timeout=timeout, price_per_gb=cfg.lake_price_per_gb,
+                        max_attempts=cfg.aws_max_attempts)
+    plan = plan_windows(checked, warehouse, start, end, window or cfg.lake_window,
+                        overlap or cfg.lake_overlap, endpoint_url, region)
+    directory = spool.staging_dir(warehouse, str(runtime.flow_run.id or "local"))
+    try:
+        staged = fan_out(query_window, [
+            {"window": w, "directory": str(directory), "endpoint_url": endpoint_url, "region": region,
+             "lake": lake} for w in plan.windows],
+            limit=lake.max_concurrency,
+            on_failure=lambda piece, exc: [unstaged(piece["window"], f"gave up: {exc}")])
+        summary = land_results([q for window_queries in staged for q in window_queries], plan,
+                               checked, warehouse, lake)
+    finally:
+        spool.remove(directory)
     publish_run_summary(summary, key="ingest-lake-summary")
     publish_read_only_copy(warehouse)
     if strict and summary.rejected_anything:

@@ -1,30 +1,77 @@
-"""Prefect flow `ingest-s3`: land AWS Config delivery files and Lake exports from an S3 prefix tree."""
+"""Prefect flow `ingest-s3`: land AWS Config delivery files and Lake exports from an S3 prefix tree.
+
+Task graph: `list-s3` (narrowed listing; which objects are new), one `fetch-s3-objects` task per
+account and region (retried alone on throttling, 5xx or connection trouble; the objects are
+staged on local disk), then `land-s3-objects` (one warehouse transaction). Only the landing task
+holds the global writer limit.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
+from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_table_artifact
 
-from flows.retry import writer_task_options
+from flows.fanout import fan_out
+from flows.retry import retry_options
 from flows.summary import log_object, publish_read_only_copy, publish_run_summary
 from flows.writer import single_writer
+from patchtrail import spool
 from patchtrail.config import settings
-from patchtrail.ingest_s3 import by_account_region, ingest_s3
+from patchtrail.ingest_s3 import (
+    by_account_region,
+    land_listing,
+    list_s3,
+    new_objects,
+    public_key_bytes,
+)
 from patchtrail.run import RunSummary
+from patchtrail.sources import s3
 
 
-@task(name="land-s3-objects", **writer_task_options())
-def land_s3_objects(uri: str, warehouse: str, since: str | None, accounts: list[str] | None,
-                    regions: list[str] | None, max_workers: int, endpoint_url: str | None,
-                    region: str | None, public_key: str | None) -> RunSummary:
-    """List new or changed objects (per account and region, concurrently), fetch, land, merge."""
+def _client(endpoint_url: str | None, region: str | None, max_workers: int):
+    return s3.make_client(endpoint_url=endpoint_url, region=region, max_workers=max_workers,
+                          max_attempts=settings().aws_max_attempts)
+
+
+@task(name="list-s3", **retry_options())
+def list_bucket(uri: str, warehouse: str, since: str | None, accounts: list[str] | None,
+                regions: list[str] | None, max_workers: int, endpoint_url: str | None,
+                region: str | None) -> tuple[s3.Listing, list[s3.S3Object]]:
+    """The listing (per account and region, concurrently) and which of its objects are new."""
+    listing = list_s3(uri, client=_client(endpoint_url, region, max_workers),
+                      since=date.fromisoformat(since) if since else None, accounts=accounts,
+                      regions=regions, max_workers=max_workers)
     with single_writer():
-        return ingest_s3(uri, warehouse=warehouse, since=date.fromisoformat(since) if since else None,
-                         accounts=accounts, regions=regions, max_workers=max_workers,
-                         endpoint_url=endpoint_url, region=region, public_key=public_key,
-                         on_object=log_object(get_run_logger()))
+        return listing, new_objects(listing, warehouse)
+
+
+@task(name="fetch-s3-objects", task_run_name="fetch {account_id}/{aws_region}", **retry_options())
+def fetch_group(account_id: str, aws_region: str, objects: list[s3.S3Object], directory: str,
+                max_workers: int, endpoint_url: str | None, region: str | None) -> list[s3.StagedObject]:
+    """Download one account and region's new objects into `directory`."""
+    return s3.stage_objects(_client(endpoint_url, region, max_workers), objects, Path(directory),
+                            max_workers=max_workers)
+
+
+@task(name="land-s3-objects", **retry_options())
+def land_objects(listing: s3.Listing, staged: list[s3.StagedObject], warehouse: str,
+                 parameters: dict, public_key: str | None) -> RunSummary:
+    """Land the staged objects (skipping what was read before) in one transaction."""
+    by_uri = {one.obj.uri: one for one in staged}
+
+    def fetch(todo: list[s3.S3Object]):
+        for obj in todo:
+            one = by_uri.get(obj.uri) or s3.StagedObject(obj, None, {}, {}, 0, f"{obj.uri}: not fetched by this run")
+            yield one.open()
+
+    with single_writer():
+        return land_listing(listing, fetch, warehouse=warehouse, parameters=parameters,
+                            public_key=public_key_bytes(public_key),
+                            on_object=log_object(get_run_logger()))
 
 
 @flow(name="ingest-s3", log_prints=True)
@@ -37,13 +84,35 @@ def ingest_s3_flow(uri: str, warehouse: str | None = None, since: str | None = N
     Args:
         uri: s3://bucket[/prefix] holding AWSLogs/ or <org-id>/AWSLogs/.
         since: only date folders from this day on (YYYY-MM-DD).
-        accounts, regions: narrow the fan-out; max_workers bounds listings and downloads.
+        accounts, regions: narrow the fan-out; max_workers bounds listings and downloads (per
+            fetch task; up to 4 account/region fetch tasks run at once).
         public_key: path of a DER public key to verify Lake exports' RSA signatures too.
+    An account and region whose objects still cannot be fetched after the retries has them
+    recorded as rejected (without their ETag, so the next run reads them again); the rest land.
     """
     cfg = settings()
     warehouse = warehouse or str(cfg.warehouse)
-    summary = land_s3_objects(uri, warehouse, since, accounts, regions, max_workers,
-                              endpoint_url or cfg.s3_endpoint_url, region or cfg.aws_region, public_key)
+    endpoint_url, region = endpoint_url or cfg.s3_endpoint_url, region or cfg.aws_region
+    listing, new = list_bucket(uri, warehouse, since, accounts, regions, max_workers, endpoint_url, region)
+    groups: dict[tuple[str, str], list[s3.S3Object]] = defaultdict(list)
+    for obj in new:
+        groups[(obj.account_id or "-", obj.aws_region or "all-regions")].append(obj)
+    directory = spool.staging_dir(warehouse, str(runtime.flow_run.id or "local"))
+    try:
+        staged = fan_out(fetch_group, [
+            {"account_id": account, "aws_region": aws_region, "objects": objects,
+             "directory": str(directory), "max_workers": max_workers, "endpoint_url": endpoint_url,
+             "region": region} for (account, aws_region), objects in sorted(groups.items())],
+            limit=FETCH_TASKS_AT_ONCE,
+            on_failure=lambda piece, exc: [s3.StagedObject(o, None, {}, {}, 0, f"{o.uri}: gave up: {exc}")
+                                           for o in piece["objects"]])
+        parameters = {"uri": uri, "endpoint_url": endpoint_url, "since": since, "accounts": accounts,
+                      "regions": regions, "max_workers": max_workers,
+                      "verify_signature": public_key is not None}
+        summary = land_objects(listing, [one for group in staged for one in group], warehouse,
+                               parameters, public_key)
+    finally:
+        spool.remove(directory)
     publish_run_summary(summary, key="ingest-s3-summary")
     rows = by_account_region(summary)
     create_table_artifact(rows or [{"account_id": "(nothing listed)"}], key="ingest-s3-by-account-region",
@@ -52,3 +121,7 @@ def ingest_s3_flow(uri: str, warehouse: str | None = None, since: str | None = N
     if strict and summary.rejected_anything:
         raise RuntimeError(f"load {summary.load_id}: objects or records were rejected (strict mode)")
     return summary.as_dict()
+
+
+#: Account/region fetch tasks at once (each downloads with up to `max_workers` threads).
+FETCH_TASKS_AT_ONCE = 4

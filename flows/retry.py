@@ -4,42 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+from patchtrail.transient import TRANSIENT_CODES, is_transient  # noqa: F401 (re-exported)
 
-from patchtrail.errors import InvalidInput, TransientError, WarehouseBusy
-
-#: Error codes worth another try (throttling, service trouble); cf. botocore's retry rules.
-TRANSIENT_CODES = {
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-    "SlowDown", "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
-    "InternalError", "InternalFailure", "ServiceUnavailable", "ServiceUnavailableException",
-    "MaxConcurrentQueriesException",
-}
-_CONNECTION = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError,
-               ConnectionError, TimeoutError)
 #: Backoff for task retries: seconds before the 1st, 2nd, 3rd retry (Prefect adds jitter).
 RETRY_DELAYS = [30, 120, 480]
 RETRY_JITTER = 0.5
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for throttling, 5xx, connection trouble, a busy warehouse or a TransientError."""
-    if isinstance(exc, InvalidInput):
-        return False
-    if isinstance(exc, (TransientError, WarehouseBusy, *_CONNECTION)):
-        return True
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error.get("Code") in TRANSIENT_CODES or status >= 500
-    return False
 
 
 def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -51,10 +20,16 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-def writer_task_options() -> dict[str, Any]:
-    """Options for a task that writes the warehouse: transient retries, never cached."""
+def retry_options() -> dict[str, Any]:
+    """Task options: retry transient failures with backoff and jitter; never cache.
+
+    For tasks that call AWS (a Lake window, an account's S3 objects) and tasks that write the
+    warehouse (a busy warehouse is transient too)."""
     from prefect.cache_policies import NO_CACHE
 
     return {"retries": len(RETRY_DELAYS), "retry_delay_seconds": RETRY_DELAYS,
             "retry_jitter_factor": RETRY_JITTER, "retry_condition_fn": retry_transient,
             "cache_policy": NO_CACHE}
+
+
+writer_task_options = retry_options  # the old name, used by maintenance.py

@@ -19,7 +19,8 @@ def log_object(logger):
 
 @task(name="publish-summary")
 def publish_run_summary(summary: RunSummary, *, key: str) -> None:
-    """A markdown artifact (the run and the fleet) and a table artifact (one row per object)."""
+    """Artifacts with stable keys: `<key>` (markdown: the run and the fleet), `<key>-objects`
+    (table: one row per object read) and `<key>-top-accounts` (table: least compliant accounts)."""
     totals = summary.totals()
     fleet = summary.fleet
     lines = [
@@ -46,6 +47,9 @@ def publish_run_summary(summary: RunSummary, *, key: str) -> None:
             for o in summary.objects if o.status != "unchanged"]
     create_table_artifact(rows or [{"uri": "(nothing new)"}], key=f"{key}-objects",
                           description="Objects read by this run")
+    create_table_artifact(summary.top_accounts or [{"account_id": "(no non-compliant account)"}],
+                          key=f"{key}-top-accounts",
+                          description="Least compliant accounts after this run (marts.account_summary)")
 
 
 @task(name="publish-read-only-copy")

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     lake_timeout_seconds: float | None = Field(None, description="Cancel Lake queries after this.")
     lake_price_per_gb: float = Field(0.005, ge=0, description="USD per GB scanned, for estimates.")
     s3_endpoint_url: str | None = Field(None, description="S3 endpoint override (e.g. moto).")
+    aws_max_attempts: int = Field(8, ge=1, le=20, description="Attempts per AWS request (botocore's "
+                                  "standard retry mode); flow tasks then retry transient failures "
+                                  "again, with longer backoff.")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

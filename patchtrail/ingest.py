@@ -17,7 +17,7 @@ from patchtrail.sources import files
 from patchtrail.warehouse import apply_schema, connect
 from patchtrail.warehouse.land import recorded_objects
 
-__all__ = ["ObjectResult", "Run", "RunSummary", "fleet_summary", "ingest_files"]
+__all__ = ["ObjectResult", "Run", "RunSummary", "fleet_summary", "ingest_files", "summarise_fleet"]
 
 
 def ingest_files(paths: Iterable[Path | str], *, warehouse: Path | str,
@@ -52,7 +52,7 @@ def ingest_files(paths: Iterable[Path | str], *, warehouse: Path | str,
                                 payload=lambda obj=obj: _head(obj),
                                 stream=files.looks_large(obj, SMALL_OBJECT_BYTES) or None)
         run.summary.ignored = listing.ignored
-        run.summary.fleet = fleet_summary(con)
+        summarise_fleet(con, run.summary)
         return run.summary
     finally:
         con.close()
@@ -60,10 +60,22 @@ def ingest_files(paths: Iterable[Path | str], *, warehouse: Path | str,
 
 def fleet_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The one-row marts.fleet_summary as a dict."""
-    cursor = con.execute("select * from marts.fleet_summary")
+    rows = _dicts(con.execute("select * from marts.fleet_summary"))
+    return rows[0] if rows else {}
+
+
+def summarise_fleet(con: duckdb.DuckDBPyConnection, summary: RunSummary, *, top: int = 10) -> None:
+    """Fill a run summary's fleet figures and its `top` least compliant accounts."""
+    summary.fleet = fleet_summary(con)
+    summary.top_accounts = _dicts(con.execute(
+        "select * from marts.account_summary where non_compliant > 0 "
+        "order by compliance_pct, missing_critical_patches desc, missing_high_patches desc, "
+        "account_id limit ?", [top]))
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     names = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
-    return dict(zip(names, rows[0], strict=True)) if rows else {}
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _head(obj: files.SourceObject) -> bytes | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,9 +18,9 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from patchtrail import validate
-from patchtrail.errors import InvalidInput
-from patchtrail.ingest import fleet_summary
+from patchtrail import spool, validate
+from patchtrail.errors import InvalidInput, TransientError
+from patchtrail.ingest import summarise_fleet
 from patchtrail.run import ObjectResult, Run, RunSummary
 from patchtrail.sources import files
 from patchtrail.sources.formats import ObjectError
@@ -34,6 +34,7 @@ from patchtrail.sources.lake import (
     make_client,
     windows,
 )
+from patchtrail.transient import is_transient
 from patchtrail.warehouse import apply_schema, connect
 from patchtrail.warehouse.lake_state import move_watermark, record_query, watermark
 from transforms.flatten import RawItem
@@ -47,11 +48,19 @@ class LakePlan:
 
     windows: list[Window]
     ranges: dict[str, tuple[datetime, datetime]]   # store id -> [start, end) asked for
+    window: timedelta = timedelta(days=1)
+    overlap: timedelta = timedelta(hours=6)
+
+
+#: How to read a finished query's rows.
+RowSource = Callable[[QueryOutcome], Iterable[RawItem]]
 
 
 def plan_windows(con, stores: list[Store], *, start: str | datetime | None, end: str | datetime | None,
                  window: timedelta, overlap: timedelta, now: datetime) -> LakePlan:
     """Work out each store's range (explicit, or from its watermark) and cut it into windows."""
+    if window <= timedelta(0):
+        raise InvalidInput(f"window {window} must be positive")
     upper = validate.utc_timestamp(end, parameter="end") if end is not None else now.replace(second=0, microsecond=0)
     planned: list[Window] = []
     ranges: dict[str, tuple[datetime, datetime]] = {}
@@ -68,7 +77,7 @@ def plan_windows(con, stores: list[Store], *, start: str | datetime | None, end:
             continue
         ranges[store.id] = (lower, upper)
         planned += windows(store, lower, upper, window)
-    return LakePlan(planned, ranges)
+    return LakePlan(planned, ranges, window, overlap)
 
 
 def ingest_lake(stores: list[Store], *, warehouse: Path | str, start: str | datetime | None = None,
@@ -87,11 +96,11 @@ def ingest_lake(stores: list[Store], *, warehouse: Path | str, start: str | date
             watermark minus `overlap`; without end, up to now.
         window: the eventTime span of one query.
         settings: concurrency, polling, timeouts, price per GB, S3 delivery.
+    Queries run concurrently and their rows land as they arrive, all in one transaction. (The
+    `ingest-lake` flow runs each window as its own retryable task instead: `stage_window`.)
     """
     settings = settings or LakeSettings()
-    stores = [Store(validate.event_data_store_id(s.id), s.role_arn) for s in stores]
-    if window <= timedelta(0):
-        raise InvalidInput(f"window {window} must be positive")
+    stores = _checked(stores)
     con = connect(warehouse)
     try:
         apply_schema(con)
@@ -100,51 +109,144 @@ def ingest_lake(stores: list[Store], *, warehouse: Path | str, start: str | date
         if on_listed:
             on_listed(len(plan.windows), 0)
         clients = {s.id: make_client(endpoint_url=endpoint_url, region=region, role_arn=s.role_arn,
-                                     sts_endpoint_url=sts_endpoint_url) for s in stores}
+                                     sts_endpoint_url=sts_endpoint_url, max_attempts=settings.max_attempts)
+                   for s in stores}
         runner = LakeRunner(clients, settings)
-        run = Run(con, source=SOURCE, warehouse=str(warehouse), on_object=on_object, parameters={
-            "stores": [s.id for s in stores], "ranges": {k: [v[0], v[1]] for k, v in plan.ranges.items()},
-            "window": str(window), "overlap": str(overlap), "deliver_to": settings.deliver_to})
-        landed: list[Window] = []
-        with run:
-            for outcome in runner.run(plan.windows):
-                result = (ObjectResult(uri="", format="lake_query", status="split") if outcome.split
-                          else _land(run, runner, outcome, settings, s3_endpoint_url, region))
-                if result.status == "landed":
-                    landed.append(outcome.window)
-                stats = {**outcome.statistics, "query_id": outcome.query_id,
-                         "event_data_store": outcome.window.store.id,
-                         "window_start": outcome.window.start, "window_end": outcome.window.end,
-                         "status": outcome.status, "error": outcome.error or result.error,
-                         "rows_read": result.read, "delivery_s3_uri": outcome.delivery_uri,
-                         "delivery_status": outcome.delivery_status,
-                         "estimated_cost_usd": (outcome.statistics.get("bytes_scanned") or 0) / 1e9
-                         * settings.price_per_gb}
-                record_query(con, stats, load_id=run.summary.load_id)
-                run.summary.queries.append(stats)
-            for store_id, (lower, _) in plan.ranges.items():
-                covered = _covered_until(lower, [w for w in landed if w.store.id == store_id])
-                if covered > lower:
-                    move_watermark(con, store_id, covered, load_id=run.summary.load_id)
-        run.summary.fleet = fleet_summary(con)
-        return run.summary
+
+        def rows(outcome: QueryOutcome) -> Iterable[RawItem]:
+            if settings.deliver_to:
+                return _delivered_rows(outcome, s3_endpoint_url=s3_endpoint_url, region=region)
+            return runner.rows(outcome)
+
+        return land_outcomes(con, plan, ((o, rows) for o in runner.run(plan.windows)), stores=stores,
+                             warehouse=warehouse, settings=settings, on_object=on_object)
     finally:
         con.close()
 
 
-def _land(run: Run, runner: LakeRunner, outcome: QueryOutcome, settings: LakeSettings,
-          s3_endpoint_url: str | None, region: str | None) -> ObjectResult:
+def land_outcomes(con, plan: LakePlan, outcomes: Iterable[tuple[QueryOutcome, RowSource]], *,
+                  stores: list[Store], warehouse: Path | str, settings: LakeSettings,
+                  on_object: Callable[[ObjectResult], None] | None = None) -> RunSummary:
+    """Land finished queries' rows and record every query, in one run (one transaction); then
+    move each store's watermark across the unbroken run of windows that landed."""
+    run = Run(con, source=SOURCE, warehouse=str(warehouse), on_object=on_object, parameters={
+        "stores": [s.id for s in stores], "ranges": {k: [v[0], v[1]] for k, v in plan.ranges.items()},
+        "window": str(plan.window), "overlap": str(plan.overlap), "deliver_to": settings.deliver_to})
+    landed: list[Window] = []
+    with run:
+        for outcome, rows in outcomes:
+            result = (ObjectResult(uri="", format="lake_query", status="split") if outcome.split
+                      else _land(run, outcome, rows))
+            if result.status == "landed":
+                landed.append(outcome.window)
+            stats = {**outcome.statistics, "query_id": outcome.query_id,
+                     "event_data_store": outcome.window.store.id,
+                     "window_start": outcome.window.start, "window_end": outcome.window.end,
+                     "status": outcome.status, "error": outcome.error or result.error,
+                     "rows_read": result.read, "delivery_s3_uri": outcome.delivery_uri,
+                     "delivery_status": outcome.delivery_status,
+                     "estimated_cost_usd": (outcome.statistics.get("bytes_scanned") or 0) / 1e9
+                     * settings.price_per_gb}
+            record_query(con, stats, load_id=run.summary.load_id)
+            run.summary.queries.append(stats)
+        for store_id, (lower, _) in plan.ranges.items():
+            covered = _covered_until(lower, [w for w in landed if w.store.id == store_id])
+            if covered > lower:
+                move_watermark(con, store_id, covered, load_id=run.summary.load_id)
+    summarise_fleet(con, run.summary)
+    return run.summary
+
+
+# The flow's way: plan, then one retryable task per window that stages its rows, then land.
+
+def plan_lake(stores: list[Store], *, warehouse: Path | str, start: str | datetime | None,
+              end: str | datetime | None, window: timedelta, overlap: timedelta,
+              now: datetime) -> LakePlan:
+    """`plan_windows` on the warehouse file (opened briefly)."""
+    con = connect(warehouse)
+    try:
+        apply_schema(con)
+        return plan_windows(con, _checked(stores), start=start, end=end, window=window,
+                            overlap=overlap, now=now)
+    finally:
+        con.close()
+
+
+@dataclass
+class StagedQuery:
+    """A finished query of a window, with its rows kept in `path` (None: nothing to land)."""
+
+    outcome: QueryOutcome
+    path: Path | None = None
+
+
+def stage_window(window: Window, directory: Path, *, endpoint_url: str | None = None,
+                 region: str | None = None, sts_endpoint_url: str | None = None,
+                 s3_endpoint_url: str | None = None, settings: LakeSettings) -> list[StagedQuery]:
+    """Query one window (splitting it if it fails) and keep the rows under `directory`.
+
+    Raises TransientError when a query could not run or its rows could not be read for a
+    reason that may pass (throttling, 5xx, connection trouble): retrying the window can help.
+    A query that FAILED or TIMED_OUT for good is returned, to be recorded as rejected.
+    """
+    client = make_client(endpoint_url=endpoint_url, region=region, role_arn=window.store.role_arn,
+                         sts_endpoint_url=sts_endpoint_url, max_attempts=settings.max_attempts)
+    runner = LakeRunner({window.store.id: client}, settings)
+    staged: list[StagedQuery] = []
+    for outcome in runner.run([window]):
+        if outcome.transient and not outcome.split:
+            raise TransientError(f"Lake query for {outcome.window}: {outcome.status}: {outcome.error}")
+        if not outcome.ok or outcome.split:
+            staged.append(StagedQuery(outcome))
+            continue
+        path = directory / f"{outcome.query_id}.jsonl.gz"
+        rows = (_delivered_rows(outcome, s3_endpoint_url=s3_endpoint_url, region=region)
+                if settings.deliver_to else runner.rows(outcome))
+        try:
+            spool.write_items(path, rows)
+        except ObjectError as exc:
+            if is_transient(exc.__cause__):
+                raise TransientError(str(exc)) from exc
+            outcome.error = str(exc)
+            path = None
+        staged.append(StagedQuery(outcome, path))
+    return staged
+
+
+def unstaged(window: Window, error: str) -> StagedQuery:
+    """A window whose task gave up (its retries spent): recorded as a query that did not run."""
+    return StagedQuery(QueryOutcome(window, None, "NOT_STARTED", error=error))
+
+
+def land_staged(staged: list[StagedQuery], plan: LakePlan, *, stores: list[Store],
+                warehouse: Path | str, settings: LakeSettings,
+                on_object: Callable[[ObjectResult], None] | None = None) -> RunSummary:
+    """Land staged queries (in window order) in one transaction; see `land_outcomes`."""
+    con = connect(warehouse)
+    try:
+        apply_schema(con)
+        ordered = sorted(staged, key=lambda s: (s.outcome.window.store.id, s.outcome.window.start))
+        # a staged query without a path is not ok: it is rejected, its rows are never read
+        return land_outcomes(con, plan, ((s.outcome, lambda _, p=s.path: spool.read_items(p))
+                                         for s in ordered),
+                             stores=_checked(stores), warehouse=warehouse, settings=settings,
+                             on_object=on_object)
+    finally:
+        con.close()
+
+
+def _checked(stores: list[Store]) -> list[Store]:
+    return [Store(validate.event_data_store_id(s.id), s.role_arn) for s in stores]
+
+
+def _land(run: Run, outcome: QueryOutcome, rows: RowSource) -> ObjectResult:
     uri = f"lake://{outcome.window.store.id}/{outcome.query_id or 'not-started'}"
     if not outcome.ok:
         run.reject_object(uri=uri, fmt="lake_query", etag=outcome.query_id,
                           message=f"Lake query {outcome.query_id or '(not started)'} for {outcome.window}: "
                                   f"{outcome.status}: {outcome.error}")
         return run.summary.objects[-1]
-    if settings.deliver_to:
-        items = _delivered_rows(outcome, s3_endpoint_url=s3_endpoint_url, region=region)
-    else:
-        items = runner.rows(outcome)
-    run.land_object(uri=uri, fmt="lake_query", items=items, etag=outcome.query_id, size=0)
+    run.land_object(uri=uri, fmt="lake_query", items=rows(outcome), etag=outcome.query_id, size=0)
     return run.summary.objects[-1]
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from patchtrail.errors import InvalidInput
-from patchtrail.ingest import fleet_summary
+from patchtrail.ingest import summarise_fleet
 from patchtrail.run import ObjectResult, Run, RunSummary
 from patchtrail.sources import s3
 from patchtrail.warehouse import apply_schema, connect
 from patchtrail.warehouse.land import record_object, recorded_objects
 
-__all__ = ["by_account_region", "ingest_s3"]
+__all__ = ["by_account_region", "ingest_s3", "land_listing", "list_s3", "new_objects"]
 
 
 def ingest_s3(uri: str, *, warehouse: Path | str, endpoint_url: str | None = None,
@@ -48,24 +48,50 @@ def ingest_s3(uri: str, *, warehouse: Path | str, endpoint_url: str | None = Non
     Objects already recorded with the same URI and ETag are skipped (for an export: the same
     member ETags). Raises PatchtrailError when the bucket cannot be listed.
     """
-    bucket, prefix = s3.parse_uri(uri)
-    key = _public_key(public_key)
+    key = public_key_bytes(public_key)
     client = client or s3.make_client(endpoint_url=endpoint_url, region=region, max_workers=max_workers)
-    accounts = sorted(accounts) if accounts else None
-    regions = sorted(regions) if regions else None
-    listing = s3.list_objects(client, bucket, prefix, since=since, accounts=accounts, regions=regions,
-                              max_workers=max_workers)
+    listing = list_s3(uri, client=client, since=since, accounts=accounts, regions=regions,
+                      max_workers=max_workers)
+    if on_listed:
+        on_listed(len(listing.objects), sum(o.size for o in listing.objects))
+    parameters = {"uri": uri, "endpoint_url": endpoint_url, "since": since,
+                  "accounts": sorted(accounts) if accounts else None,
+                  "regions": sorted(regions) if regions else None, "max_workers": max_workers,
+                  "verify_signature": key is not None}
+    return land_listing(listing, lambda todo: s3.fetch_objects(client, todo, max_workers=max_workers),
+                        warehouse=warehouse, parameters=parameters, public_key=key, on_object=on_object)
+
+
+def list_s3(uri: str, *, client: Any, since: date | None = None, accounts: Iterable[str] | None = None,
+            regions: Iterable[str] | None = None, max_workers: int = 8) -> s3.Listing:
+    """The Config delivery objects and Lake exports under `uri` (see `s3.list_objects`)."""
+    bucket, prefix = s3.parse_uri(uri)
+    return s3.list_objects(client, bucket, prefix, since=since, accounts=sorted(accounts) if accounts else None,
+                           regions=sorted(regions) if regions else None, max_workers=max_workers)
+
+
+def new_objects(listing: s3.Listing, warehouse: Path | str) -> list[s3.S3Object]:
+    """The listed objects the warehouse has not read with the same ETag (and that can be read)."""
     con = connect(warehouse)
     try:
         apply_schema(con)
         seen = recorded_objects(con, s3.SOURCE)
-        if on_listed:
-            on_listed(len(listing.objects), sum(o.size for o in listing.objects))
-        parameters = {"uri": uri, "endpoint_url": endpoint_url, "since": since, "accounts": accounts,
-                      "regions": regions, "max_workers": max_workers,
-                      "verify_signature": key is not None}
+    finally:
+        con.close()
+    return [o for o in listing.objects if (o.uri, o.etag) not in seen and not o.error]
+
+
+def land_listing(listing: s3.Listing, fetch: Callable[[list[s3.S3Object]], Iterable[s3.Fetched]], *,
+                 warehouse: Path | str, parameters: dict[str, Any], public_key: bytes | None = None,
+                 on_object: Callable[[ObjectResult], None] | None = None) -> RunSummary:
+    """Land a listing in one run (one transaction): objects already read are skipped, the rest
+    come from `fetch(objects)` (in their order) and are read and landed one by one."""
+    con = connect(warehouse)
+    try:
+        apply_schema(con)
+        seen = recorded_objects(con, s3.SOURCE)
         run = Run(con, source=s3.SOURCE, warehouse=str(warehouse), parameters=parameters,
-                   on_object=on_object)
+                  on_object=on_object)
         with run:
             _record_unsupported(run, listing.unsupported, seen)
             todo = []
@@ -77,15 +103,16 @@ def ingest_s3(uri: str, *, warehouse: Path | str, endpoint_url: str | None = Non
                                     etag=obj.etag, size=obj.size)
                 else:
                     todo.append(obj)
-            for fetched in s3.fetch_objects(client, todo, max_workers=max_workers):
+            for fetched in fetch(todo):
                 with fetched:
                     obj = fetched.obj
                     run.land_object(uri=obj.uri, fmt=obj.format, etag=fetched.etag, size=obj.size,
-                                    items=s3.read_object(fetched, public_key=key), payload=fetched.head,
+                                    items=s3.read_object(fetched, public_key=public_key),
+                                    payload=fetched.head,
                                     stream=True if fetched.large and not fetched.error else None)
         run.summary.ignored = listing.ignored + [f"{o.uri}: {s3.UNSUPPORTED_NOTE}"
                                                  for o in listing.unsupported]
-        run.summary.fleet = fleet_summary(con)
+        summarise_fleet(con, run.summary)
         return run.summary
     finally:
         con.close()
@@ -126,7 +153,7 @@ def _record_unsupported(run: Run, objects: list[s3.S3Object], seen: set[tuple[st
                       error=s3.UNSUPPORTED_NOTE, recorded_at=datetime.now(UTC))
 
 
-def _public_key(public_key: bytes | Path | str | None) -> bytes | None:
+def public_key_bytes(public_key: bytes | Path | str | None) -> bytes | None:
     if not isinstance(public_key, (str, Path)):
         return public_key
     try:

@@ -77,6 +77,7 @@ class RunSummary:
     ignored: list[str] = field(default_factory=list)
     instances_affected: int = 0
     fleet: dict[str, Any] = field(default_factory=dict)
+    top_accounts: list[dict[str, Any]] = field(default_factory=list)  # least compliant accounts
     queries: list[dict[str, Any]] = field(default_factory=list)   # CloudTrail Lake queries run
 
     def totals(self) -> dict[str, int]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
+import duckdb
 import pytest
 
 from patchtrail.simulator import simulate_to_dir
@@ -17,7 +19,7 @@ def test_flow_lands_files_and_publishes_artifacts(prefect_server, tmp_path):
 
     from flows.ingest_files import ingest_files_flow
 
-    simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=3)
+    simulate_to_dir(tmp_path / "data", accounts=3, regions=1, instances=3, days=20, seed=3)
     (tmp_path / "data/broken.json.gz").write_bytes(b"\x1f\x8b nope")
     wh = str(tmp_path / "w.duckdb")
     result = ingest_files_flow([str(tmp_path / "data")], warehouse=wh)
@@ -33,12 +35,20 @@ def test_flow_lands_files_and_publishes_artifacts(prefect_server, tmp_path):
             from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
             found = await client.read_artifacts(artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=["ingest-files-summary", "ingest-files-summary-objects"])))
+                key=ArtifactFilterKey(any_=["ingest-files-summary", "ingest-files-summary-objects",
+                                            "ingest-files-summary-top-accounts"])))
             return {a.key: a for a in found}
 
     found = asyncio.run(artifacts())
-    assert set(found) == {"ingest-files-summary", "ingest-files-summary-objects"}
+    assert set(found) == {"ingest-files-summary", "ingest-files-summary-objects",
+                          "ingest-files-summary-top-accounts"}
     assert "Fleet now" in found["ingest-files-summary"].data
+    top = json.loads(found["ingest-files-summary-top-accounts"].data)
+    with duckdb.connect(wh, read_only=True) as con:
+        expected = con.execute("select account_id, compliance_pct from marts.account_summary "
+                               "where non_compliant > 0 order by compliance_pct, missing_critical_patches desc, "
+                               "missing_high_patches desc, account_id").fetchall()
+    assert top and [(r["account_id"], r["compliance_pct"]) for r in top] == expected
 
 
 def test_strict_flow_fails_when_records_are_rejected(prefect_server, tmp_path):

@@ -133,7 +133,8 @@ def ingest_lake(
               for i, s in enumerate(event_data_store)]
     span, back = validate.duration(window, parameter="--window"), validate.duration(overlap, parameter="--overlap")
     lake_settings = LakeSettings(max_concurrency=max_concurrency, deliver_to=deliver_to, timeout=timeout,
-                                 poll_initial=poll, price_per_gb=settings().lake_price_per_gb)
+                                 poll_initial=poll, price_per_gb=settings().lake_price_per_gb,
+                                 max_attempts=settings().aws_max_attempts)
     if dry_run:
         _print_lake_plan(stores, start=start, end=end, window=span, overlap=back, warehouse=warehouse)
         return

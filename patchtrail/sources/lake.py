@@ -28,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from patchtrail.errors import PatchtrailError, TransientError
 from patchtrail.lake import queries
 from patchtrail.sources.formats import ObjectError
+from patchtrail.transient import is_transient
 from transforms.flatten import RawItem
 
 log = logging.getLogger("patchtrail")
@@ -80,6 +81,7 @@ class LakeSettings:
     timeout: float | None = None          # whole-run limit, seconds; then queries are cancelled
     price_per_gb: float = 0.005           # USD per GB scanned (CloudTrail Lake query pricing)
     deliver_to: str | None = None         # s3://bucket/prefix: ask Lake to save results there
+    max_attempts: int = 8                 # per API call, botocore's standard retry mode
 
 
 @dataclass
@@ -94,6 +96,7 @@ class QueryOutcome:
     delivery_uri: str | None = None
     delivery_status: str | None = None
     split: bool = False                  # failed, and its window was split and retried
+    transient: bool = False              # failed for a reason that may pass (throttling, 5xx)
 
     @property
     def ok(self) -> bool:
@@ -101,9 +104,10 @@ class QueryOutcome:
 
 
 def make_client(*, endpoint_url: str | None = None, region: str | None = None,
-                role_arn: str | None = None, sts_endpoint_url: str | None = None) -> Any:
+                role_arn: str | None = None, sts_endpoint_url: str | None = None,
+                max_attempts: int = 8) -> Any:
     """A CloudTrail client with botocore's standard retries, assuming `role_arn` if given."""
-    config = Config(retries={"mode": "standard", "max_attempts": 8},
+    config = Config(retries={"mode": "standard", "total_max_attempts": max_attempts},
                     user_agent_extra="patchtrail", connect_timeout=10, read_timeout=60)
     session = boto3.session.Session(region_name=region)
     if session.get_credentials() is None:
@@ -188,7 +192,7 @@ class LakeRunner:
                 page = client.get_query_results(**kwargs)
             except ClientError as exc:
                 raise ObjectError(f"Lake query {outcome.query_id} ({outcome.window}): "
-                                      f"GetQueryResults failed: {_error_text(exc)}") from None
+                                      f"GetQueryResults failed: {_error_text(exc)}") from exc
             for row in page.get("QueryResultRows", []):
                 record = {k: v for cell in row for k, v in cell.items()}
                 if first and record and all(k == v for k, v in record.items()):
@@ -218,16 +222,19 @@ class LakeRunner:
         try:
             query_id = self._start(client, sql)
         except ClientError as exc:
-            return QueryOutcome(window, None, "NOT_STARTED", error=_error_text(exc))
+            return QueryOutcome(window, None, "NOT_STARTED", error=_error_text(exc),
+                                transient=is_transient(exc))
         except BotoCoreError as exc:  # connection errors, after botocore's own retries
-            return QueryOutcome(window, None, "NOT_STARTED", error=f"{type(exc).__name__}: {exc}")
+            return QueryOutcome(window, None, "NOT_STARTED", error=f"{type(exc).__name__}: {exc}",
+                                transient=is_transient(exc))
         with self._lock:
             self._running[query_id] = window.store.id
         try:
             return self._wait(client, window, query_id)
         except (ClientError, BotoCoreError) as exc:
             text = _error_text(exc) if isinstance(exc, ClientError) else f"{type(exc).__name__}: {exc}"
-            return QueryOutcome(window, query_id, "UNKNOWN", error=f"DescribeQuery failed: {text}")
+            return QueryOutcome(window, query_id, "UNKNOWN", error=f"DescribeQuery failed: {text}",
+                                transient=is_transient(exc))
         finally:
             with self._lock:
                 self._running.pop(query_id, None)

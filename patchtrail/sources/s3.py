@@ -25,6 +25,7 @@ from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 
+from patchtrail.errors import TransientError
 from patchtrail.sources import formats
 from patchtrail.sources.formats import GZIP_MAGIC, SIGN_FILE, ObjectError
 from patchtrail.sources.s3_listing import (  # noqa: F401 (the listing half, re-exported)
@@ -36,6 +37,7 @@ from patchtrail.sources.s3_listing import (  # noqa: F401 (the listing half, re-
     list_objects,
     parse_uri,
 )
+from patchtrail.transient import is_transient
 from transforms.flatten import RawItem
 
 SOURCE = "s3"
@@ -69,6 +71,7 @@ class Fetched:
     sha256: dict[str, str] = field(default_factory=dict)
     decompressed_size: int = 0
     error: str | None = None
+    transient: bool = False     # the fetch failed for a reason that may pass (throttling, 5xx)
 
     @property
     def large(self) -> bool:
@@ -97,7 +100,7 @@ class Fetched:
 
 
 def make_client(*, endpoint_url: str | None = None, region: str | None = None,
-                max_workers: int = 8) -> Any:
+                max_workers: int = 8, max_attempts: int | None = None) -> Any:
     """An S3 client with standard retries and a connection pool sized for `max_workers`.
 
     Credentials come from the usual boto3 chain (environment, profile, instance role); they are
@@ -105,7 +108,10 @@ def make_client(*, endpoint_url: str | None = None, region: str | None = None,
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard"}, max_pool_connections=max(10, max_workers * 2),
+    retries: dict[str, Any] = {"mode": "standard"}
+    if max_attempts:
+        retries["total_max_attempts"] = max_attempts
+    config = Config(retries=retries, max_pool_connections=max(10, max_workers * 2),
                     s3={"addressing_style": "path"} if endpoint_url else None)
     return boto3.session.Session().client("s3", endpoint_url=endpoint_url, region_name=region,
                                           config=config)
@@ -137,23 +143,61 @@ def fetch_objects(client: Any, objects: Iterable[S3Object], *, max_workers: int 
                 job.result().close()
 
 
-def fetch_object(client: Any, obj: S3Object) -> Fetched:
-    """Download one object (every member of an export) into spooled files; never raises for S3
-    or transfer errors: they come back as `Fetched.error`, naming the object."""
+def fetch_object(client: Any, obj: S3Object, directory: Path | None = None) -> Fetched:
+    """Download one object (every member of an export) into spooled files, or into files under
+    `directory` when given; never raises for S3 or transfer errors: they come back as
+    `Fetched.error`, naming the object."""
     fetched = Fetched(obj)
     try:
         if obj.format == "lake_export":
             for member in obj.members:
                 # If-Match: the export is read exactly as listed, or not at all this run
                 _download(client, obj.bucket, member.key, fetched, name=member.name,
-                          if_match=member.etag)
+                          if_match=member.etag, directory=directory)
             fetched.etag = obj.etag
         else:
-            fetched.etag = _download(client, obj.bucket, obj.key, fetched, name="")
+            fetched.etag = _download(client, obj.bucket, obj.key, fetched, name="", directory=directory)
     except _FetchError as exc:
         fetched.close()
-        fetched.error, fetched.etag = str(exc), None
+        fetched.error, fetched.etag, fetched.transient = str(exc), None, exc.transient
     return fetched
+
+
+@dataclass
+class StagedObject:
+    """A fetched object kept in files on local disk (between a flow's fetch and land tasks)."""
+
+    obj: S3Object
+    etag: str | None
+    paths: dict[str, str]
+    sha256: dict[str, str]
+    decompressed_size: int
+    error: str | None = None
+
+    def open(self) -> Fetched:
+        """The object as `fetch_object` returns it, read from its files."""
+        bodies = {name: open(path, "rb") for name, path in self.paths.items()}  # noqa: SIM115
+        return Fetched(self.obj, self.etag, bodies, dict(self.sha256), self.decompressed_size, self.error)
+
+
+def stage_objects(client: Any, objects: Iterable[S3Object], directory: Path, *,
+                  max_workers: int = 8) -> list[StagedObject]:
+    """Fetch objects concurrently into files under `directory`, for landing later.
+
+    Raises TransientError (naming the objects) when any failed for a reason that may pass, so
+    the caller can retry the whole group; permanent failures come back as `error`."""
+    objects = list(objects)
+    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="s3-stage") as pool:
+        fetched = list(pool.map(lambda obj: fetch_object(client, obj, directory), objects))
+    staged = []
+    for one in fetched:
+        staged.append(StagedObject(one.obj, one.etag, {n: b.name for n, b in one.bodies.items()},
+                                   dict(one.sha256), one.decompressed_size, one.error))
+        one.close()
+    failed = [one.error for one in fetched if one.transient]
+    if failed:
+        raise TransientError(f"{len(failed)} object(s) could not be fetched for now: " + "; ".join(failed[:3]))
+    return staged
 
 
 def read_object(fetched: Fetched, *, public_key: bytes | None = None) -> Iterator[RawItem]:
@@ -232,17 +276,25 @@ def failing(message: str) -> Iterator[RawItem]:
 class _FetchError(Exception):
     """A failure to fetch: the message names the object."""
 
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
 
 def _download(client: Any, bucket: str, key: str, fetched: Fetched, *, name: str,
-              if_match: str | None = None) -> str:
-    """Stream one object into a spooled file (hashing it); return the ETag read."""
+              if_match: str | None = None, directory: Path | None = None) -> str:
+    """Stream one object into a spooled file, or a file under `directory` (hashing it); return
+    the ETag read."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     uri = f"s3://{bucket}/{key}"
     kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if if_match:
         kwargs["IfMatch"] = f'"{if_match}"'
-    spool: IO[bytes] = SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115 - kept open
+    if directory is None:
+        spool: IO[bytes] = SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115 - kept open
+    else:
+        spool = open(directory / hashlib.sha256(uri.encode()).hexdigest(), "w+b")  # noqa: SIM115
     fetched.bodies[name] = spool
     digest = hashlib.sha256()
     try:
@@ -255,10 +307,10 @@ def _download(client: Any, bucket: str, key: str, fetched: Fetched, *, name: str
         finally:
             body.close()
     except ClientError as exc:
-        raise _FetchError(f"{uri}: {_get_error(exc)}") from None
+        raise _FetchError(f"{uri}: {_get_error(exc)}", transient=is_transient(exc)) from None
     except BotoCoreError as exc:
         raise _FetchError(f"{uri}: transfer failed ({type(exc).__name__}: {exc}); "
-                          "it will be read again next run") from None
+                          "it will be read again next run", transient=is_transient(exc)) from None
     except OSError as exc:
         raise _FetchError(f"{uri}: could not spool to a temporary file ({exc})") from None
     fetched.sha256[name] = digest.hexdigest()

@@ -30,6 +30,7 @@ SCHEMA_OBJECTS = (
     "marts/patch_state_as_of",
     "marts/patch_lists_by_item",
     "marts/fleet_summary",
+    "marts/account_summary",
     "marts/ssm-patch-compliance-all-ec2-instances",
     "marts/ssm-patch-compliance-all-ec2-instances-time-range",
     "marts/ssm-patch-compliance-selected-ec2-instance",

@@ -72,7 +72,7 @@ def test_every_analytics_object_is_documented():
     earlier = {"history.instance_compliance", "history.patch_state",
                "marts.current_instance_compliance", "marts.current_patch_state",
                "marts.instance_compliance_as_of", "marts.patch_state_as_of",
-               "marts.patch_lists_by_item", "marts.fleet_summary"}
+               "marts.patch_lists_by_item", "marts.fleet_summary", "marts.account_summary"}
     objects = {o.replace("/", ".") for o in SCHEMA_OBJECTS
                if o.startswith(("history/", "marts/")) and "ssm-patch-compliance" not in o}
     assert objects - earlier - set(_sections()) == set()

@@ -1,0 +1,41 @@
+-- marts.account_summary
+-- Grain: one row per account with live managed instances: the account now, with the
+-- definitions of marts.fleet_summary (compliant by the latest ComplianceSummary status;
+-- missing = current patch versions in state Missing or Failed). Runs publish its least
+-- compliant rows as their "top non-compliant accounts" table.
+create or replace view marts.account_summary as
+with
+instances as (select * from marts.current_instance_compliance),
+patches as (select * from marts.current_patch_state),
+instance_counts as (
+    select
+        account_id,
+        count(*) as instances,
+        count(*) filter (where compliance_status = 'COMPLIANT') as compliant,
+        count(*) filter (where compliance_status = 'NON_COMPLIANT') as non_compliant,
+    from instances
+    group by account_id
+),
+missing_counts as (
+    select
+        account_id,
+        count(*) filter (where state in ('Missing', 'Failed') and severity = 'CRITICAL')
+            as missing_critical_patches,
+        count(*) filter (where state in ('Missing', 'Failed') and severity = 'HIGH')
+            as missing_high_patches,
+    from patches
+    group by account_id
+),
+summary as (
+    select
+        i.account_id,
+        i.instances,
+        i.compliant,
+        i.non_compliant,
+        round(100.0 * i.compliant / i.instances, 1) as compliance_pct,
+        coalesce(m.missing_critical_patches, 0) as missing_critical_patches,
+        coalesce(m.missing_high_patches, 0) as missing_high_patches,
+    from instance_counts as i
+    left join missing_counts as m using (account_id)
+)
+select * from summary
