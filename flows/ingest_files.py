@@ -6,14 +6,14 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from flows.retry import writer_task_options
+from flows.retry import retry_options
 from flows.summary import log_object, publish_read_only_copy, publish_run_summary
 from flows.writer import single_writer
 from patchtrail import ingest
 from patchtrail.config import settings
 
 
-@task(name="land-files", **writer_task_options())
+@task(name="land-files", **retry_options())
 def land_files(paths: list[str], warehouse: str) -> ingest.RunSummary:
     """List, land and merge the files in one warehouse transaction (all or nothing)."""
     with single_writer():

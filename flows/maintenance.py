@@ -11,7 +11,7 @@ from prefect.artifacts import create_link_artifact
 from flows.ingest_files import ingest_files_flow
 from flows.ingest_lake import ingest_lake_flow
 from flows.ingest_s3 import ingest_s3_flow
-from flows.retry import writer_task_options
+from flows.retry import retry_options
 from flows.summary import publish_read_only_copy
 from flows.writer import single_writer
 from patchtrail.analytics.rebuild import rebuild
@@ -22,7 +22,7 @@ from patchtrail.publish.report import write_report
 BACKFILL_SOURCES = ("files", "lake", "s3")
 
 
-@task(name="rebuild-warehouse", **writer_task_options())
+@task(name="rebuild-warehouse", **retry_options())
 def rebuild_warehouse(warehouse: str) -> dict:
     """Recompute staging, history and marts from landing (all or nothing)."""
     with single_writer():

@@ -30,6 +30,3 @@ def retry_options() -> dict[str, Any]:
     return {"retries": len(RETRY_DELAYS), "retry_delay_seconds": RETRY_DELAYS,
             "retry_jitter_factor": RETRY_JITTER, "retry_condition_fn": retry_transient,
             "cache_policy": NO_CACHE}
-
-
-writer_task_options = retry_options  # the old name, used by maintenance.py

@@ -37,11 +37,11 @@ def test_transient_or_permanent(exc, transient):
 def test_a_transient_failure_is_retried_and_a_permanent_one_is_not(prefect_server, tmp_path):
     from prefect import flow, task
 
-    from flows.retry import writer_task_options
+    from flows.retry import retry_options
 
     calls = {"transient": 0, "permanent": 0}
 
-    options = writer_task_options() | {"retry_delay_seconds": [0, 0, 0], "retry_jitter_factor": None}
+    options = retry_options() | {"retry_delay_seconds": [0, 0, 0], "retry_jitter_factor": None}
 
     @task(**options)
     def flaky() -> str:
