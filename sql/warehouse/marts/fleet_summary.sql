@@ -1,24 +1,17 @@
 -- marts.fleet_summary
--- Grain: one row: the fleet now. Instances = live managed instances; compliant by their latest
--- ComplianceSummary status; missing = current patch versions in state Missing or Failed.
+-- Grain: one row: the fleet now, the sum of marts.account_summary. Instances = live managed
+-- instances; compliant by their latest ComplianceSummary status; missing = current patch
+-- versions in state Missing or Failed.
 create or replace view marts.fleet_summary as
 with
-instances as (select * from marts.current_instance_compliance),
-patches as (select * from marts.current_patch_state),
-instance_counts as (
+accounts as (
     select
-        count(*) as instances,
-        count(*) filter (where compliance_status = 'COMPLIANT') as compliant,
-        count(*) filter (where compliance_status = 'NON_COMPLIANT') as non_compliant,
-    from instances
-),
-missing_counts as (
-    select
-        count(*) filter (where state in ('Missing', 'Failed') and severity = 'CRITICAL')
-            as missing_critical_patches,
-        count(*) filter (where state in ('Missing', 'Failed') and severity = 'HIGH')
-            as missing_high_patches,
-    from patches
+        coalesce(sum(instances), 0)::bigint as instances,
+        coalesce(sum(compliant), 0)::bigint as compliant,
+        coalesce(sum(non_compliant), 0)::bigint as non_compliant,
+        coalesce(sum(missing_critical_patches), 0)::bigint as missing_critical_patches,
+        coalesce(sum(missing_high_patches), 0)::bigint as missing_high_patches,
+    from marts.account_summary
 ),
 rejected as (
     select count(*) as rejected_records from landing.rejected_records
@@ -32,6 +25,6 @@ summary as (
         missing_critical_patches,
         missing_high_patches,
         rejected_records,
-    from instance_counts, missing_counts, rejected
+    from accounts, rejected
 )
 select * from summary
