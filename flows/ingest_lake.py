@@ -33,7 +33,7 @@ from patchtrail.sources.lake import LakeSettings, Store, Window, make_client
 
 
 @task(name="plan-lake-windows", **retry_options())
-def plan_windows(stores: list[Store], warehouse: str, start: str | None, end: str | None,
+def plan_lake_windows(stores: list[Store], warehouse: str, start: str | None, end: str | None,
                  window: str, overlap: str, endpoint_url: str | None, region: str | None) -> LakePlan:
     """Each store's range (from --start or its watermark) cut into windows; checks credentials
     and assumes each store's role once, so a wrong role fails the run before any query."""
@@ -87,8 +87,8 @@ def ingest_lake_flow(stores: list[dict], warehouse: str | None = None, start: st
     lake = LakeSettings(max_concurrency=max_concurrency or cfg.lake_max_concurrency, deliver_to=deliver_to,
                         timeout=timeout, price_per_gb=cfg.lake_price_per_gb,
                         max_attempts=cfg.aws_max_attempts)
-    plan = plan_windows(checked, warehouse, start, end, window or cfg.lake_window,
-                        overlap or cfg.lake_overlap, endpoint_url, region)
+    plan = plan_lake_windows(checked, warehouse, start, end, window or cfg.lake_window,
+                             overlap or cfg.lake_overlap, endpoint_url, region)
     directory = spool.staging_dir(warehouse, str(runtime.flow_run.id or "local"))
     try:
         staged = fan_out(query_window, [

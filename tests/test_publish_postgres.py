@@ -113,7 +113,7 @@ def test_sla_tables_answer_the_chosen_policy(postgres, tmp_path):
     import psycopg
 
     from patchtrail.analytics.policy import load_policy_file, stored_policy
-    from patchtrail.publish.parquet import thresholds_sha256
+    from patchtrail.publish.sla import thresholds_sha256
 
     wh = tmp_path / "w.duckdb"
     simulate_to_dir(tmp_path / "a", accounts=2, regions=1, instances=3, days=20, seed=1)

@@ -19,7 +19,7 @@ from patchtrail.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from patchtrail.publish.parquet import SlaParameters
+    from patchtrail.publish.sla import SlaParameters
 
 
 @publish_app.command("duckdb")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from patchtrail.analytics.policy import DEFAULT_POLICY
 from patchtrail.errors import InvalidInput
-from patchtrail.publish.parquet import SlaParameters, sla_parameters
+from patchtrail.publish.sla import SlaParameters, sla_parameters
 from patchtrail.warehouse import connect, load_sql
 
 #: What is published: (table name in PostgreSQL, DuckDB query; None: sql/warehouse/publish/<name>.sql).
@@ -55,7 +55,7 @@ def publish_postgres(warehouse: Path | str, dsn: str, *, schema: str = "patchtra
 
     Args:
         policy: the SLA policy of sla_status and sla_breaches: a stored name or a policy file
-            (see `patchtrail.publish.parquet.sla_parameters`); checked before PostgreSQL is touched.
+            (see `patchtrail.publish.sla.sla_parameters`); checked before PostgreSQL is touched.
     """
     import psycopg
     from psycopg import sql
