@@ -75,7 +75,8 @@ def ingest_lake_flow(stores: list[dict], warehouse: str | None = None, start: st
         start, end: eventTime range (ISO-8601 UTC); start is needed only for a store's first run.
         window, overlap: query span and re-read margin, e.g. "1d", "6h".
         max_concurrency: windows queried at once (CloudTrail Lake runs at most 10 queries).
-        timeout: seconds one window's queries may run before they are cancelled.
+        timeout: seconds one window's queries may run before they are cancelled; that window is
+            then recorded as CANCELLED (not retried in this run) and queried again next run.
     Parameters left out take their value from patchtrail's settings (patchtrail.toml, PATCHTRAIL_*).
     A window that still fails after its retries is recorded as rejected (with the error) and
     holds its store's watermark, so the next run queries it again; the other windows land.

@@ -29,6 +29,7 @@ from patchtrail.sources.lake import (
     LakeRunner,
     LakeSettings,
     QueryOutcome,
+    QueryTimeout,
     Store,
     Window,
     make_client,
@@ -187,30 +188,39 @@ def stage_window(window: Window, directory: Path, *, endpoint_url: str | None = 
 
     Raises TransientError when a query could not run or its rows could not be read for a
     reason that may pass (throttling, 5xx, connection trouble): retrying the window can help.
-    A query that FAILED or TIMED_OUT for good is returned, to be recorded as rejected.
+    A query that FAILED or TIMED_OUT for good, or that outlived `settings.timeout` (cancelled),
+    is returned, to be recorded as rejected; the next run queries the window again.
     """
     client = make_client(endpoint_url=endpoint_url, region=region, role_arn=window.store.role_arn,
                          sts_endpoint_url=sts_endpoint_url, max_attempts=settings.max_attempts)
     runner = LakeRunner({window.store.id: client}, settings)
     staged: list[StagedQuery] = []
-    for outcome in runner.run([window]):
-        if outcome.transient and not outcome.split:
-            raise TransientError(f"Lake query for {outcome.window}: {outcome.status}: {outcome.error}")
-        if not outcome.ok or outcome.split:
-            staged.append(StagedQuery(outcome))
-            continue
-        path = directory / f"{outcome.query_id}.jsonl.gz"
-        rows = (_delivered_rows(outcome, s3_endpoint_url=s3_endpoint_url, region=region)
-                if settings.deliver_to else runner.rows(outcome))
-        try:
-            spool.write_items(path, rows)
-        except ObjectError as exc:
-            if is_transient(exc.__cause__):
-                raise TransientError(str(exc)) from exc
-            outcome.error = str(exc)
-            path = None
-        staged.append(StagedQuery(outcome, path))
+    try:
+        for outcome in runner.run([window]):
+            staged.append(_stage(runner, outcome, directory, s3_endpoint_url=s3_endpoint_url,
+                                 region=region, settings=settings))
+    except QueryTimeout as exc:  # not retried now: the next run queries the window again
+        staged.append(StagedQuery(QueryOutcome(window, None, "CANCELLED", error=str(exc))))
     return staged
+
+
+def _stage(runner: LakeRunner, outcome: QueryOutcome, directory: Path, *, s3_endpoint_url: str | None,
+           region: str | None, settings: LakeSettings) -> StagedQuery:
+    if outcome.transient and not outcome.split:
+        raise TransientError(f"Lake query for {outcome.window}: {outcome.status}: {outcome.error}")
+    if not outcome.ok or outcome.split:
+        return StagedQuery(outcome)
+    path = directory / f"{outcome.query_id}.jsonl.gz"
+    rows = (_delivered_rows(outcome, s3_endpoint_url=s3_endpoint_url, region=region)
+            if settings.deliver_to else runner.rows(outcome))
+    try:
+        spool.write_items(path, rows)
+    except ObjectError as exc:
+        if is_transient(exc.__cause__):
+            raise TransientError(str(exc)) from exc
+        outcome.error = str(exc)
+        return StagedQuery(outcome)
+    return StagedQuery(outcome, path)
 
 
 def unstaged(window: Window, error: str) -> StagedQuery:

@@ -175,3 +175,27 @@ def test_s3_flow_retries_only_the_failing_account(prefect_server, tmp_path, monk
     # the denied objects were recorded without their ETag: the next run reads them
     assert again["totals"]["objects_read"] == read[denied]
     assert again["totals"]["objects_rejected"] == 0 and again["totals"]["items_landed"] > 0
+
+
+def test_lake_flow_cancels_a_window_past_its_timeout_without_retrying_it(prefect_server, tmp_path):
+    from flows.ingest_lake import ingest_lake_flow
+    from patchtrail.lake.emulator import LakeEmulator
+
+    simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=6)
+    wh = str(tmp_path / "w.duckdb")
+    with LakeEmulator(tmp_path / "data/lake-events/events.ndjson", store_id=STORE_OK) as lake:
+        lake.faults.slow_next(60)                    # the first window's query hangs
+        state = ingest_lake_flow([{"id": STORE_OK}], warehouse=wh, start="2026-01-01",
+                                 end="2026-01-25", window="12d", max_concurrency=1, timeout=5,
+                                 endpoint_url=lake.endpoint_url, region="us-east-1", return_state=True)
+        cancelled_on_endpoint = [q for q in lake.client().list_queries(EventDataStore=STORE_OK)["Queries"]
+                                 if q["QueryStatus"] == "CANCELLED"]
+    result = state.result()
+    assert [q["status"] for q in result["queries"]] == ["CANCELLED", "FINISHED"]
+    assert "did not finish within 5" in result["queries"][0]["error"]
+    runs = task_runs(state.state_details.flow_run_id)
+    assert sorted(c for name, c in runs.items() if name.startswith("query ")) == [1, 1], runs
+    assert len(cancelled_on_endpoint) == 1           # CancelQuery reached the endpoint
+    with duckdb.connect(wh, read_only=True) as con:
+        marks = con.execute("select count(*) from landing.lake_watermarks").fetchone()[0]
+    assert marks == 0                                # the first window holds the watermark

@@ -42,6 +42,10 @@ STORE_ERRORS = {"EventDataStoreNotFoundException", "InactiveEventDataStoreExcept
                 "NoManagementAccountSLRExistsException"}
 
 
+class QueryTimeout(TransientError):
+    """The run's queries did not finish within `LakeSettings.timeout`; they were cancelled."""
+
+
 @dataclass(frozen=True)
 class Store:
     """An event data store to read, with the role to assume for it (if any)."""
@@ -156,7 +160,7 @@ class LakeRunner:
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 done, futures = wait(futures, timeout=left, return_when=FIRST_COMPLETED)
                 if not done:
-                    raise TransientError(f"Lake queries did not finish within {self.settings.timeout} s; "
+                    raise QueryTimeout(f"Lake queries did not finish within {self.settings.timeout} s; "
                                          "running queries were cancelled")
                 for future in done:
                     yield from future.result()
