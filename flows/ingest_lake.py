@@ -90,8 +90,7 @@ def ingest_lake_flow(stores: list[dict], warehouse: str | None = None, start: st
                         max_attempts=cfg.aws_max_attempts)
     plan = plan_lake_windows(checked, warehouse, start, end, window or cfg.lake_window,
                              overlap or cfg.lake_overlap, endpoint_url, region)
-    directory = spool.staging_dir(warehouse, str(runtime.flow_run.id or "local"))
-    try:
+    with spool.staging(warehouse, str(runtime.flow_run.id or "local")) as directory:
         staged = fan_out(query_window, [
             {"window": w, "directory": str(directory), "endpoint_url": endpoint_url, "region": region,
              "lake": lake} for w in plan.windows],
@@ -99,8 +98,6 @@ def ingest_lake_flow(stores: list[dict], warehouse: str | None = None, start: st
             on_failure=lambda piece, exc: [unstaged(piece["window"], f"gave up: {exc}")])
         summary = land_results([q for window_queries in staged for q in window_queries], plan,
                                checked, warehouse, lake)
-    finally:
-        spool.remove(directory)
     publish_run_summary(summary, key="ingest-lake-summary")
     publish_read_only_copy(warehouse)
     if strict and summary.rejected_anything:

@@ -27,6 +27,7 @@ from patchtrail.ingest_s3 import (
     list_s3,
     new_objects,
     public_key_bytes,
+    run_parameters,
 )
 from patchtrail.run import RunSummary
 from patchtrail.sources import s3
@@ -65,7 +66,7 @@ def land_objects(listing: s3.Listing, staged: list[s3.StagedObject], warehouse: 
 
     def fetch(todo: list[s3.S3Object]):
         for obj in todo:
-            one = by_uri.get(obj.uri) or s3.StagedObject(obj, None, {}, {}, 0, f"{obj.uri}: not fetched by this run")
+            one = by_uri.get(obj.uri) or s3.StagedObject.failed(obj, f"{obj.uri}: not fetched by this run")
             yield one.open()
 
     with single_writer():
@@ -97,22 +98,19 @@ def ingest_s3_flow(uri: str, warehouse: str | None = None, since: str | None = N
     groups: dict[tuple[str, str], list[s3.S3Object]] = defaultdict(list)
     for obj in new:
         groups[(obj.account_id or "-", obj.aws_region or "all-regions")].append(obj)
-    directory = spool.staging_dir(warehouse, str(runtime.flow_run.id or "local"))
-    try:
+    with spool.staging(warehouse, str(runtime.flow_run.id or "local")) as directory:
         staged = fan_out(fetch_group, [
             {"account_id": account, "aws_region": aws_region, "objects": objects,
              "directory": str(directory), "max_workers": max_workers, "endpoint_url": endpoint_url,
              "region": region} for (account, aws_region), objects in sorted(groups.items())],
             limit=FETCH_TASKS_AT_ONCE,
-            on_failure=lambda piece, exc: [s3.StagedObject(o, None, {}, {}, 0, f"{o.uri}: gave up: {exc}")
+            on_failure=lambda piece, exc: [s3.StagedObject.failed(o, f"{o.uri}: gave up: {exc}")
                                            for o in piece["objects"]])
-        parameters = {"uri": uri, "endpoint_url": endpoint_url, "since": since, "accounts": accounts,
-                      "regions": regions, "max_workers": max_workers,
-                      "verify_signature": public_key is not None}
+        parameters = run_parameters(uri, endpoint_url=endpoint_url, since=since, accounts=accounts,
+                                    regions=regions, max_workers=max_workers,
+                                    verify_signature=public_key is not None)
         summary = land_objects(listing, [one for group in staged for one in group], warehouse,
                                parameters, public_key)
-    finally:
-        spool.remove(directory)
     publish_run_summary(summary, key="ingest-s3-summary")
     rows = by_account_region(summary)
     create_table_artifact(rows or [{"account_id": "(nothing listed)"}], key="ingest-s3-by-account-region",

@@ -115,9 +115,7 @@ def ingest_lake(stores: list[Store], *, warehouse: Path | str, start: str | date
         runner = LakeRunner(clients, settings)
 
         def rows(outcome: QueryOutcome) -> Iterable[RawItem]:
-            if settings.deliver_to:
-                return _delivered_rows(outcome, s3_endpoint_url=s3_endpoint_url, region=region)
-            return runner.rows(outcome)
+            return _rows(runner, outcome, settings, s3_endpoint_url=s3_endpoint_url, region=region)
 
         return land_outcomes(con, plan, ((o, rows) for o in runner.run(plan.windows)), stores=stores,
                              warehouse=warehouse, settings=settings, on_object=on_object)
@@ -211,10 +209,9 @@ def _stage(runner: LakeRunner, outcome: QueryOutcome, directory: Path, *, s3_end
     if not outcome.ok or outcome.split:
         return StagedQuery(outcome)
     path = directory / f"{outcome.query_id}.jsonl.gz"
-    rows = (_delivered_rows(outcome, s3_endpoint_url=s3_endpoint_url, region=region)
-            if settings.deliver_to else runner.rows(outcome))
     try:
-        spool.write_items(path, rows)
+        spool.write_items(path, _rows(runner, outcome, settings, s3_endpoint_url=s3_endpoint_url,
+                                      region=region))
     except ObjectError as exc:
         if is_transient(exc.__cause__):
             raise TransientError(str(exc)) from exc
@@ -258,6 +255,15 @@ def _land(run: Run, outcome: QueryOutcome, rows: RowSource) -> ObjectResult:
         return run.summary.objects[-1]
     run.land_object(uri=uri, fmt="lake_query", items=rows(outcome), etag=outcome.query_id, size=0)
     return run.summary.objects[-1]
+
+
+def _rows(runner: LakeRunner, outcome: QueryOutcome, settings: LakeSettings, *,
+          s3_endpoint_url: str | None, region: str | None) -> Iterator[RawItem]:
+    """A finished query's rows: from the files Lake saved to S3 (delivery mode), else paged
+    from GetQueryResults."""
+    if settings.deliver_to:
+        return _delivered_rows(outcome, s3_endpoint_url=s3_endpoint_url, region=region)
+    return runner.rows(outcome)
 
 
 def _covered_until(lower: datetime, landed: list[Window]) -> datetime:

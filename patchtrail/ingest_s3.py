@@ -20,7 +20,7 @@ from patchtrail.sources import s3
 from patchtrail.warehouse import apply_schema, connect
 from patchtrail.warehouse.land import record_object, recorded_objects
 
-__all__ = ["by_account_region", "ingest_s3", "land_listing", "list_s3", "new_objects"]
+__all__ = ["by_account_region", "ingest_s3", "land_listing", "list_s3", "new_objects", "run_parameters"]
 
 
 def ingest_s3(uri: str, *, warehouse: Path | str, endpoint_url: str | None = None,
@@ -54,12 +54,20 @@ def ingest_s3(uri: str, *, warehouse: Path | str, endpoint_url: str | None = Non
                       max_workers=max_workers)
     if on_listed:
         on_listed(len(listing.objects), sum(o.size for o in listing.objects))
-    parameters = {"uri": uri, "endpoint_url": endpoint_url, "since": since,
-                  "accounts": sorted(accounts) if accounts else None,
-                  "regions": sorted(regions) if regions else None, "max_workers": max_workers,
-                  "verify_signature": key is not None}
+    parameters = run_parameters(uri, endpoint_url=endpoint_url, since=since, accounts=accounts,
+                                regions=regions, max_workers=max_workers, verify_signature=key is not None)
     return land_listing(listing, lambda todo: s3.fetch_objects(client, todo, max_workers=max_workers),
                         warehouse=warehouse, parameters=parameters, public_key=key, on_object=on_object)
+
+
+def run_parameters(uri: str, *, endpoint_url: str | None, since: date | str | None,
+                   accounts: Iterable[str] | None, regions: Iterable[str] | None, max_workers: int,
+                   verify_signature: bool) -> dict[str, Any]:
+    """What a run was asked to read, as `landing.loads` records it."""
+    return {"uri": uri, "endpoint_url": endpoint_url, "since": since,
+            "accounts": sorted(accounts) if accounts else None,
+            "regions": sorted(regions) if regions else None, "max_workers": max_workers,
+            "verify_signature": verify_signature}
 
 
 def list_s3(uri: str, *, client: Any, since: date | None = None, accounts: Iterable[str] | None = None,

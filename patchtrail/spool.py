@@ -11,6 +11,7 @@ import gzip
 import shutil
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -38,6 +39,16 @@ def staging_dir(warehouse: Path | str, run_id: str) -> Path:
 def remove(path: Path | str) -> None:
     """Delete a run's staging folder once its data has landed."""
     shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def staging(warehouse: Path | str, run_id: str) -> Iterator[Path]:
+    """`staging_dir` for the length of a run, removed when the run ends (landed or not)."""
+    path = staging_dir(warehouse, run_id)
+    try:
+        yield path
+    finally:
+        remove(path)
 
 
 def write_items(path: Path, items: Iterable[RawItem]) -> int:

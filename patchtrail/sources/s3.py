@@ -174,6 +174,11 @@ class StagedObject:
     decompressed_size: int
     error: str | None = None
 
+    @classmethod
+    def failed(cls, obj: S3Object, error: str) -> StagedObject:
+        """An object not fetched: rejected when landed, recorded without its ETag."""
+        return cls(obj, None, {}, {}, 0, error)
+
     def open(self) -> Fetched:
         """The object as `fetch_object` returns it, read from its files."""
         bodies = {name: open(path, "rb") for name, path in self.paths.items()}  # noqa: SIM115
