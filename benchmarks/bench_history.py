@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from patchtrail import run as run_module  # noqa: E402
 from patchtrail.run import Run  # noqa: E402
 from patchtrail.simulator import iter_events  # noqa: E402
+from patchtrail.sources.base import SourceObject  # noqa: E402
 from patchtrail.warehouse import apply_schema, connect  # noqa: E402
 from patchtrail.warehouse import history as history_module  # noqa: E402
 from transforms.flatten import RawItem  # noqa: E402
@@ -130,7 +131,7 @@ def land(con, cis: Iterable[bytes], uri: str) -> float:
     try:
         items = (RawItem(orjson.loads(ci), "file", uri, f"item {i}") for i, ci in enumerate(cis))
         with Run(con, source="file", warehouse="bench", parameters={}) as run:
-            run.land_object(uri=uri, fmt="bench", items=items)
+            run.land(SourceObject(uri, "bench"), items)
     finally:
         run_module.merge_history = original
     return merged[0] if merged else 0.0

@@ -41,7 +41,7 @@ CHILD = """
 import json, os, sys, threading, time
 sys.path.insert(0, {root!r})
 from patchtrail.sources import s3
-from patchtrail.ingest_s3 import ingest_s3
+from patchtrail.ingest.s3 import ingest_s3
 
 def rss():
     with open("/proc/self/statm") as statm:
@@ -61,13 +61,15 @@ before = rss()
 threading.Thread(target=sample, daemon=True).start()
 t0 = time.perf_counter()
 if mode == "read":
-    listing = s3.list_objects(client, bucket, "", max_workers=int(workers))
+    from patchtrail.ingest.readahead import read_ahead
+
+    source = s3.S3Source(s3.list_objects(client, bucket, "", max_workers=int(workers)),
+                         lambda o: s3.fetch_object(client, o), concurrency=int(workers))
     objects = items = size = 0
-    for fetched in s3.fetch_objects(client, listing.objects, max_workers=int(workers)):
-        with fetched:
-            objects += 1
-            size += fetched.obj.size
-            items += sum(1 for _ in s3.read_object(fetched))
+    for obj, raws in read_ahead(source.list().objects, source.read, workers=int(workers)):
+        objects += 1
+        size += obj.size
+        items += sum(1 for _ in raws)
 else:
     summary = ingest_s3(f"s3://{{bucket}}", warehouse=warehouse, client=client,
                         max_workers=int(workers))

@@ -9,15 +9,16 @@ from prefect import flow, get_run_logger, task
 from flows.retry import retry_options
 from flows.summary import log_object, publish_read_only_copy, publish_run_summary
 from flows.writer import single_writer
-from patchtrail import ingest
 from patchtrail.config import settings
+from patchtrail.ingest.files import ingest_files
+from patchtrail.run import RunSummary
 
 
 @task(name="land-files", **retry_options())
-def land_files(paths: list[str], warehouse: str) -> ingest.RunSummary:
+def land_files(paths: list[str], warehouse: str) -> RunSummary:
     """List, land and merge the files in one warehouse transaction (all or nothing)."""
     with single_writer():
-        return ingest.ingest_files(paths, warehouse=warehouse, on_object=log_object(get_run_logger()))
+        return ingest_files(paths, warehouse=warehouse, on_object=log_object(get_run_logger()))
 
 
 @flow(name="ingest-files", log_prints=True)

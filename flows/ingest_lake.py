@@ -20,9 +20,9 @@ from flows.summary import log_object, publish_read_only_copy, publish_run_summar
 from flows.writer import single_writer
 from patchtrail import spool, validate
 from patchtrail.config import settings
-from patchtrail.ingest_lake import (
+from patchtrail.ingest.lake import (
     LakePlan,
-    StagedQuery,
+    StagedWindow,
     land_staged,
     plan_lake,
     stage_window,
@@ -47,14 +47,14 @@ def plan_lake_windows(stores: list[Store], warehouse: str, start: str | None, en
 
 @task(name="query-lake-window", task_run_name="query {window}", **retry_options())
 def query_window(window: Window, directory: str, endpoint_url: str | None, region: str | None,
-                 lake: LakeSettings) -> list[StagedQuery]:
+                 lake: LakeSettings) -> StagedWindow:
     """Run one window's query (split if it fails) and stage its rows under `directory`."""
     return stage_window(window, Path(directory), endpoint_url=endpoint_url, region=region,
                         settings=lake)
 
 
 @task(name="land-lake-results", **retry_options())
-def land_results(staged: list[StagedQuery], plan: LakePlan, stores: list[Store], warehouse: str,
+def land_results(staged: list[StagedWindow], plan: LakePlan, stores: list[Store], warehouse: str,
                  lake: LakeSettings) -> RunSummary:
     """Land every staged window and record every query in one transaction; move watermarks."""
     with single_writer():
@@ -95,9 +95,8 @@ def ingest_lake_flow(stores: list[dict], warehouse: str | None = None, start: st
             {"window": w, "directory": str(directory), "endpoint_url": endpoint_url, "region": region,
              "lake": lake} for w in plan.windows],
             limit=lake.max_concurrency,
-            on_failure=lambda piece, exc: [unstaged(piece["window"], f"gave up: {exc}")])
-        summary = land_results([q for window_queries in staged for q in window_queries], plan,
-                               checked, warehouse, lake)
+            on_failure=lambda piece, exc: unstaged(piece["window"], f"gave up: {exc}"))
+        summary = land_results(staged, plan, checked, warehouse, lake)
     publish_run_summary(summary, key="ingest-lake-summary")
     publish_read_only_copy(warehouse)
     if strict and summary.rejected_anything:

@@ -21,16 +21,16 @@ from flows.summary import log_object, publish_read_only_copy, publish_run_summar
 from flows.writer import single_writer
 from patchtrail import spool
 from patchtrail.config import settings
-from patchtrail.ingest_s3 import (
+from patchtrail.ingest.s3 import (
     by_account_region,
-    land_listing,
+    land_staged,
     list_s3,
-    new_objects,
-    public_key_bytes,
+    new_s3_objects,
     run_parameters,
 )
 from patchtrail.run import RunSummary
 from patchtrail.sources import s3
+from patchtrail.sources.sign_file import PublicKeys
 
 
 def _client(endpoint_url: str | None, region: str | None, max_workers: int):
@@ -47,7 +47,7 @@ def list_bucket(uri: str, warehouse: str, since: str | None, accounts: list[str]
                       since=date.fromisoformat(since) if since else None, accounts=accounts,
                       regions=regions, max_workers=max_workers)
     with single_writer():
-        return listing, new_objects(listing, warehouse)
+        return listing, new_s3_objects(listing, warehouse)
 
 
 @task(name="fetch-s3-objects", task_run_name="fetch {account_id}/{aws_region}", **retry_options())
@@ -62,17 +62,10 @@ def fetch_group(account_id: str, aws_region: str, objects: list[s3.S3Object], di
 def land_objects(listing: s3.Listing, staged: list[s3.StagedObject], warehouse: str,
                  parameters: dict, public_key: str | None) -> RunSummary:
     """Land the staged objects (skipping what was read before) in one transaction."""
-    by_uri = {one.obj.uri: one for one in staged}
-
-    def fetch(todo: list[s3.S3Object]):
-        for obj in todo:
-            one = by_uri.get(obj.uri) or s3.StagedObject.failed(obj, f"{obj.uri}: not fetched by this run")
-            yield one.open()
-
     with single_writer():
-        return land_listing(listing, fetch, warehouse=warehouse, parameters=parameters,
-                            public_key=public_key_bytes(public_key),
-                            on_object=log_object(get_run_logger()))
+        return land_staged(listing, staged, warehouse=warehouse, parameters=parameters,
+                           keys=PublicKeys.from_file(public_key) if public_key else None,
+                           on_object=log_object(get_run_logger()))
 
 
 @flow(name="ingest-s3", log_prints=True)
@@ -87,7 +80,8 @@ def ingest_s3_flow(uri: str, warehouse: str | None = None, since: str | None = N
         since: only date folders from this day on (YYYY-MM-DD).
         accounts, regions: narrow the fan-out; max_workers bounds listings and downloads (per
             fetch task; up to 4 account/region fetch tasks run at once).
-        public_key: path of a DER public key to verify Lake exports' RSA signatures too.
+        public_key: a file of public keys (`aws cloudtrail list-public-keys` JSON, or one DER/PEM
+            key) to verify Lake exports' RSA signatures too.
     An account and region whose objects still cannot be fetched after the retries has them
     recorded as rejected (without their ETag, so the next run reads them again); the rest land.
     """

@@ -14,7 +14,7 @@ from patchtrail.cli import app
 COMMANDS = (
     ["demo"], ["simulate"], ["ingest", "files"], ["ingest", "lake"], ["ingest", "s3"],
     ["lake-emulator"], ["query"], ["sql"], ["report"], ["export"], ["status"], ["rebuild"],
-    ["evidence"], ["sla"], ["waivers", "load"], ["waivers", "list"], ["policies", "load"],
+    ["evidence"], ["sla"], ["check"], ["waivers", "load"], ["waivers", "list"], ["policies", "load"],
     ["policies", "list"], ["publish", "duckdb"], ["publish", "parquet"], ["publish", "postgres"],
 )
 WIDTH = "100"

@@ -11,8 +11,10 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import (
@@ -23,6 +25,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from patchtrail.publish.exports import cell_text
 from patchtrail.run import ObjectResult, RunSummary
@@ -156,3 +159,23 @@ def print_rows(columns: list[str], rows: list[tuple], *, fmt: str, console: Cons
         table.add_row(*(cell_text(v) for v in row))
     console.print(table)
     console.print(f"{len(rows)} rows", style="dim")
+
+
+def print_checks(results: list[Any], *, fmt: str = "table", console: Console = stdout) -> None:
+    """The results of `patchtrail check`: one line per invariant, then the offending rows."""
+    if fmt == "json":
+        console.print_json(orjson.dumps([asdict(r) for r in results], default=str).decode())
+        return
+    table = Table(box=None, show_header=True, header_style="bold")
+    for name in ("check", "holds", "violations", "what"):
+        table.add_column(name, justify="right" if name == "violations" else "left")
+    for r in results:
+        what = f"{r.description} ({r.scope})" if r.scope else r.description
+        table.add_row(Text(r.name), Text("yes" if r.ok else "NO", style="green" if r.ok else "bold red"),
+                      str(r.violations), Text(what))
+    console.print(table)
+    for r in results:
+        if not r.ok:
+            console.print(Text(f"{r.name}: {r.description}; first offending rows:", style="bold red"))
+            for row in r.examples:
+                console.print(Text("  " + ", ".join(f"{k}={v}" for k, v in row.items())))

@@ -45,7 +45,7 @@ def ingest(source: str, data: Path, *, warehouse: Path, days: int,
 
 
 def _through_lake(data: Path, *, warehouse: Path, days: int, on_listed, on_object) -> RunSummary:
-    from patchtrail.ingest_lake import ingest_lake
+    from patchtrail.ingest.lake import ingest_lake
     from patchtrail.lake.emulator import LakeEmulator
     from patchtrail.sources.lake import LakeSettings, Store
 
@@ -80,8 +80,9 @@ def _through_s3(data: Path, *, warehouse: Path, on_listed, on_object) -> RunSumm
         raise PatchtrailError("demo --source s3 runs a local S3 (moto): pip install -e '.[test]'") from None
     import logging
 
-    from patchtrail.ingest_s3 import ingest_s3
+    from patchtrail.ingest.s3 import ingest_s3
     from patchtrail.sources import s3
+    from patchtrail.sources.sign_file import PublicKeys
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -93,7 +94,7 @@ def _through_s3(data: Path, *, warehouse: Path, on_listed, on_object) -> RunSumm
         client = s3.make_client(endpoint_url=f"http://{host}:{port}", region="us-east-1")
         s3.upload_tree(data, "patchtrail-demo", "", client, create_bucket=True)
         return ingest_s3("s3://patchtrail-demo", warehouse=warehouse, client=client,
-                         public_key=data / "lake-export" / "public_key.der",
+                         keys=PublicKeys.from_file(data / "lake-export" / "public_key.der"),
                          on_listed=on_listed, on_object=on_object)
     finally:
         server.stop()

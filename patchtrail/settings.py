@@ -26,6 +26,3 @@ LAKE_EXTRACT_COLUMNS = (
     "ciStateId",
     "configurationJson",
 )
-#: Objects up to this size are read whole and landed together with others (one batch for many
-#: small AWS Config files); larger ones stream a batch at a time.
-SMALL_OBJECT_BYTES = 8 << 20

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from patchtrail.run import Run
+from patchtrail.sources.base import SourceObject
 from transforms.flatten import RawItem
 
 
@@ -12,4 +13,4 @@ def load_payloads(connection, payloads: Iterable[dict], *, uri: str = "test://ba
     """Land raw payloads as one object in one run (the same path files take after reading)."""
     items = [RawItem(p, "file", uri, f"item {i}") for i, p in enumerate(payloads)]
     with Run(connection, source="file", warehouse=":memory:", parameters={}) as run:
-        run.land_object(uri=uri, fmt="test", items=items)
+        run.land(SourceObject(uri, "test"), items)

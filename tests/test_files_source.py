@@ -2,77 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
-import hashlib
-import io
 import os
 
 import orjson
 import pytest
-from factories import config_file_ci, lake_event, lake_row, patch
+from factories import config_file_ci, lake_event, patch
+from fileskit import CIS, count, rejected, write_config_file, write_export, write_ndjson
 
+from patchtrail.errors import InvalidInput
 from patchtrail.ingest import ingest_files
-from patchtrail.settings import LAKE_EXTRACT_COLUMNS
-from patchtrail.warehouse import connect
-
-CIS = [config_file_ci(f"2026-03-{d:02d}T06:00:00.000Z", [patch("A", s), patch("B")])
-       for d, s in ((1, "Missing"), (2, "InstalledPendingReboot"), (3, "Installed"))]
-
-
-def write_config_file(path, cis, *, other_types=0):
-    items = list(cis) + [config_file_ci("2026-03-01T00:00:00.000Z", resource_type="AWS::EC2::Instance")
-                         for _ in range(other_types)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(orjson.dumps({"fileVersion": "1.0", "configurationItems": items}),
-                                   mtime=0))
-    return path
-
-
-def write_export(folder, cis, *, rows_per_file=2, header=LAKE_EXTRACT_COLUMNS):
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = [lake_row(ci, event_id=f"ev-{i}") for i, ci in enumerate(cis)]
-    files = []
-    for n, start in enumerate(range(0, len(rows), rows_per_file), start=1):
-        text = io.StringIO()
-        text.write("# Execution Time: 2026-04-01T00:00:00.000000Z Query Statement: SELECT eventId, "
-                   "eventTime FROM x WHERE eventTime >= '2026-01-01 00:00:00'\r\n")
-        writer = csv.writer(text, lineterminator="\r\n")
-        writer.writerow(header)
-        for row in rows[start:start + rows_per_file]:
-            writer.writerow([row.get(c, "") for c in LAKE_EXTRACT_COLUMNS])
-        data = gzip.compress(text.getvalue().encode(), mtime=0)
-        (folder / f"result_{n}.csv.gz").write_bytes(data)
-        files.append({"fileHashValue": hashlib.sha256(data).hexdigest(), "fileName": f"result_{n}.csv.gz"})
-    (folder / "result_sign.json").write_bytes(orjson.dumps({
-        "region": "us-east-1", "files": files, "hashAlgorithm": "SHA-256",
-        "signatureAlgorithm": "SHA256withRSA", "queryCompleteTime": "2026-04-01T00:00:00Z",
-        "hashSignature": "00", "publicKeyFingerprint": "00"}))
-    return folder
-
-
-def write_ndjson(path, cis, *, extra_lines=()):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [orjson.dumps(lake_event(ci, event_id=f"ev-{i}")).decode() for i, ci in enumerate(cis)]
-    path.write_text("\n".join([*lines, *extra_lines]) + "\n")
-    return path
-
-
-def count(wh, sql):
-    con = connect(wh, read_only=True)
-    try:
-        return con.execute(sql).fetchall()[0][0]
-    finally:
-        con.close()
-
-
-def rejected(wh):
-    con = connect(wh, read_only=True)
-    try:
-        return con.execute("select source_ref, record_ref, reason, payload from landing.rejected_records "
-                           "order by all").fetchall()
-    finally:
-        con.close()
 
 
 def test_three_formats_land_the_same_items_once(tmp_path):
@@ -89,7 +28,8 @@ def test_three_formats_land_the_same_items_once(tmp_path):
     assert totals["items_duplicate"] == 6 and totals["items_skipped"] == 2
     assert count(wh, "select count(*) from landing.configuration_items") == 3
     assert count(wh, "select count(*) from landing.configuration_items where event_id is null") == 0
-    assert summary.ignored == [str(tmp_path / "c/AWSLogs/111122223333/Config/ConfigWritabilityCheckFile")]
+    assert summary.ignored == [str(tmp_path / "c/AWSLogs/111122223333/Config/ConfigWritabilityCheckFile")
+                               + ": ConfigWritabilityCheckFile (AWS Config's access check)"]
 
 
 def test_rerun_skips_files_by_path_and_hash_and_rereads_changed_ones(tmp_path):
@@ -160,7 +100,7 @@ def test_bad_lines_and_items_are_rejected_one_by_one(tmp_path):
     assert rows[0][3] == "{not json"
 
 
-def test_unreadable_and_missing_paths_are_recorded(tmp_path):
+def test_unreadable_paths_are_recorded_and_missing_ones_are_only_named(tmp_path):
     locked = write_config_file(tmp_path / "locked.json.gz", CIS)
     os.chmod(locked, 0)
     wh = tmp_path / "w.duckdb"
@@ -169,8 +109,15 @@ def test_unreadable_and_missing_paths_are_recorded(tmp_path):
     os.chmod(locked, 0o644)
     if os.geteuid() != 0:  # root can read anything
         assert any("unreadable" in e for e in errors)
-    assert any("no such file or folder" in e for e in errors if e)
-    assert any("nope.json.gz" in r[0] for r in rejected(wh))
+    assert summary.not_found == [str(tmp_path / "nope.json.gz")]
+    assert not any("nope.json.gz" in r[0] for r in rejected(wh))  # a typo is not a rejected record
+
+
+def test_a_run_where_no_path_exists_records_nothing(tmp_path):
+    wh = tmp_path / "w.duckdb"
+    with pytest.raises(InvalidInput, match="no such file or folder: .*nope"):
+        ingest_files([tmp_path / "nope"], warehouse=wh)
+    assert not wh.exists()
 
 
 def test_crash_mid_run_leaves_the_warehouse_as_it_was(tmp_path, monkeypatch):

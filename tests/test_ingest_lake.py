@@ -15,9 +15,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from patchtrail.errors import InvalidInput, TransientError
+from patchtrail.errors import InvalidInput
 from patchtrail.ingest import ingest_files
-from patchtrail.ingest_lake import ingest_lake
+from patchtrail.ingest.lake import ingest_lake
 from patchtrail.lake import queries
 from patchtrail.lake.emulator import LakeEmulator
 from patchtrail.simulator import iter_events, simulate_to_dir
@@ -206,16 +206,21 @@ def test_a_window_that_keeps_failing_is_rejected_and_holds_the_watermark(emulato
     assert table(wh, "select count(*) from landing.lake_watermarks") == [(0,)]  # first window failed
 
 
-def test_timeout_cancels_running_queries_and_changes_nothing(emulator, tmp_path):
+def test_timeout_cancels_running_queries_and_rejects_their_windows_for_the_next_run(emulator, tmp_path):
     emulator.faults.slow_next(30, count=10)
     settings = LakeSettings(**FAST, timeout=1.0)
     wh = tmp_path / "w.duckdb"
-    with pytest.raises(TransientError, match="did not finish within"):
-        lake_ingest(emulator, wh, settings=settings)
+    summary = lake_ingest(emulator, wh, settings=settings)
     listed = emulator.client().list_queries(EventDataStore=emulator.store_id)["Queries"]
     assert listed and all(q["QueryStatus"] == "CANCELLED" for q in listed)
-    assert table(wh, "select status from landing.loads") == [("failed",)]
+    assert {o.status for o in summary.objects} == {"rejected"}
+    assert all("did not finish within 1 s" in o.error and o.retry for o in summary.objects)
+    assert table(wh, "select status from landing.loads") == [("succeeded",)]
     assert table(wh, "select count(*) from landing.configuration_items") == [(0,)]
+    assert table(wh, "select count(*) from landing.lake_watermarks") == [(0,)]
+    assert {r[0] for r in table(wh, "select status from landing.lake_queries")} == {"CANCELLED"}
+    again = lake_ingest(emulator, wh)  # the next run queries the windows again and lands them
+    assert again.totals()["objects_rejected"] == 0 and again.totals()["items_landed"] > 50
 
 
 def test_expired_results_reject_the_window(emulator, tmp_path, monkeypatch):
@@ -351,7 +356,7 @@ def test_a_second_writer_is_refused_and_the_first_run_is_intact(emulator, tmp_pa
 def test_the_lake_warehouse_equals_the_s3_warehouse(emulator, fleet, tmp_path):
     from moto.server import ThreadedMotoServer
 
-    from patchtrail.ingest_s3 import ingest_s3
+    from patchtrail.ingest.s3 import ingest_s3
     from patchtrail.sources import s3
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

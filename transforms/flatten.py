@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -147,10 +148,11 @@ def normal_state(value: Any) -> str | None:
     return _canonical_states(pa.array([value])).to_pylist()[0]
 
 
-def flatten(raw_items: Iterable[RawItem]) -> Flattened:
+def flatten(raw_items: Iterable[RawItem], *, now: datetime | None = None) -> Flattened:
     """Flatten raw records into typed frames; unusable records become rows of `rejected`.
 
     Only `AWS::SSM::PatchCompliance` items are kept; other resource types are counted in `skipped`.
+    `now` is the run's clock (capture times far after it are rejected).
     """
     batch = _Batch()
     for raw in raw_items:

@@ -23,6 +23,13 @@ from patchtrail.cli.common import (
 )
 from patchtrail.config import settings
 
+PublicKey = Annotated[str | None, typer.Option(
+    "--public-key", metavar="FILE|aws",
+    help="Also verify Lake exports' RSA signatures (their SHA-256 hashes are always checked): "
+         "`aws` looks the signing key up by fingerprint in CloudTrail's ListPublicKeys; a file is "
+         "`aws cloudtrail list-public-keys` output (JSON), or one DER/PEM key trusted as the "
+         "signing key.")]
+
 
 @app.command()
 @cli_errors
@@ -56,6 +63,10 @@ def simulate(
 def ingest_files(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked).")],
     warehouse: Warehouse = None,
+    follow_symlinks: Annotated[bool, typer.Option(
+        help="Also follow symbolic links that leave the folders given (by default they are "
+             "noted and not read).")] = False,
+    public_key: PublicKey = None,
     strict: Annotated[bool, typer.Option(help="Exit 2 when anything was rejected.")] = False,
     dry_run: Annotated[bool, typer.Option(help="List what would be read; write nothing.")] = False,
     quiet: Quiet = False,
@@ -66,15 +77,17 @@ def ingest_files(
     Files already landed (same path and SHA-256) are skipped.
     Example: patchtrail ingest files demo-data/ --warehouse patchtrail.duckdb
     """
-    from patchtrail import ingest
+    from patchtrail.ingest.files import ingest_files as land_files
+    from patchtrail.sources.files import FileSource
 
     console.setup_logging(verbose=verbose, quiet=quiet)
     if dry_run:
-        _print_listing(paths, warehouse)
+        _print_listing(FileSource(paths, follow_symlinks=follow_symlinks), warehouse)
         return
+    keys = _public_keys(public_key)
     with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):
-        summary = ingest.ingest_files(paths, warehouse=warehouse, on_listed=on_listed,
-                                      on_object=on_object)
+        summary = land_files(paths, warehouse=warehouse, follow_symlinks=follow_symlinks, keys=keys,
+                             on_listed=on_listed, on_object=on_object)
     finish_run(summary, warehouse, strict=strict)
 
 
@@ -106,6 +119,7 @@ def ingest_lake(
         help="s3://bucket/prefix: Lake saves results there and they are read from there.")] = None,
     s3_endpoint_url: Annotated[str | None, typer.Option(callback=from_settings("s3_endpoint_url"),
                                                         help="S3 endpoint for --deliver-to.")] = None,
+    public_key: PublicKey = None,
     timeout: Annotated[float | None, typer.Option(callback=from_settings("lake_timeout_seconds"),
                                                   help="Cancel running queries after this many seconds.")] = None,
     poll: Annotated[float, typer.Option(help="First DescribeQuery wait, seconds (doubles to 15).")] = 1.0,
@@ -121,8 +135,8 @@ def ingest_lake(
     """
     from datetime import UTC, datetime
 
-    from patchtrail import ingest_lake as lake_ingest
     from patchtrail import validate
+    from patchtrail.ingest import lake as lake_ingest
     from patchtrail.sources.lake import LakeSettings, Store
 
     console.setup_logging(verbose=verbose, quiet=quiet)
@@ -142,6 +156,7 @@ def ingest_lake(
         summary = lake_ingest.ingest_lake(
             stores, warehouse=warehouse, start=start, end=end, window=span, overlap=back,
             endpoint_url=endpoint_url, region=region, s3_endpoint_url=s3_endpoint_url, settings=lake_settings,
+            keys=_public_keys(public_key, endpoint_url=endpoint_url, region=region),
             on_listed=on_listed, on_object=on_object, now=datetime.now(UTC))
     finish_run(summary, warehouse, strict=strict)
 
@@ -156,8 +171,7 @@ def ingest_s3(
     config_region: Annotated[list[str] | None, typer.Option(
         help="Only this AWS Config region (repeat); Lake exports span regions.")] = None,
     max_workers: Annotated[int, typer.Option(min=1, max=64, help="Concurrent listings and downloads.")] = 8,
-    public_key: Annotated[Path | None, typer.Option(
-        help="DER public key: also verify Lake exports' RSA signatures (hashes are always checked).")] = None,
+    public_key: PublicKey = None,
     endpoint_url: Annotated[str | None, typer.Option(callback=from_settings("s3_endpoint_url"),
                                                      help="S3 endpoint (e.g. moto, MinIO).")] = None,
     region: Annotated[str | None, typer.Option(callback=from_settings("aws_region"),
@@ -172,14 +186,15 @@ def ingest_s3(
     Only new or changed objects (by key and ETag) are read.
     Example: patchtrail ingest s3 s3://org-config-bucket/o-a1b2c3d4e5 --since 2026-03-01
     """
-    from patchtrail import ingest_s3 as s3_ingest
+    from patchtrail.ingest import s3 as s3_ingest
 
     console.setup_logging(verbose=verbose, quiet=quiet)
+    keys = _public_keys(public_key)
     with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):
         summary = s3_ingest.ingest_s3(
             uri, warehouse=warehouse, endpoint_url=endpoint_url, region=region,
             since=parse_date(since) if since else None, accounts=account, regions=config_region,
-            max_workers=max_workers, public_key=public_key, on_listed=on_listed, on_object=on_object)
+            max_workers=max_workers, keys=keys, on_listed=on_listed, on_object=on_object)
     console.print_table(s3_ingest.by_account_region(summary), title="read per account and region")
     finish_run(summary, warehouse, strict=strict)
 
@@ -253,30 +268,49 @@ def demo(
 
 
 
-def _print_listing(paths: list[Path], warehouse: Path) -> None:
-    from patchtrail.sources import files
+def _print_listing(source, warehouse: Path) -> None:
     from patchtrail.warehouse.land import recorded_objects
 
-    listing = files.list_objects(paths)
+    listing = source.list()
     seen: set[tuple[str, str]] = set()
     if warehouse.exists():
         con = open_existing(warehouse)
         try:
-            seen = recorded_objects(con, files.SOURCE)
+            seen = recorded_objects(con, source.name)
         finally:
             con.close()
     for obj in listing.objects:
         state = "error: " + obj.error if obj.error else (
-            "unchanged" if (obj.uri, obj.sha256) in seen else "new")
-        console.stdout.print(f"{obj.format:<16} {state:<10} {obj.uri}", highlight=False)
-    console.stdout.print(f"{len(listing.objects)} objects, {len(listing.ignored)} unrelated files ignored")
+            "unchanged" if (obj.uri, obj.digest) in seen else "new")
+        console.stdout.print(f"{obj.format:<16} {state:<10} {obj.uri}", highlight=False, markup=False)
+    for obj in listing.ignored:
+        console.stdout.print(f"{'ignored':<16} {obj.uri}: {obj.error}", highlight=False, markup=False)
+    for path in listing.not_found:
+        console.stdout.print(f"{'not found':<16} {path}", highlight=False, markup=False)
+    console.stdout.print(f"{len(listing.objects)} objects, {len(listing.ignored)} files ignored, "
+                         f"{len(listing.not_found)} paths not found", highlight=False)
 
+
+def _public_keys(value: str | None, *, endpoint_url: str | None = None, region: str | None = None):
+    """The keys --public-key names: `aws` (CloudTrail ListPublicKeys), or a file."""
+    if value is None:
+        return None
+    from patchtrail.sources.sign_file import PublicKeys
+
+    if value == "aws":
+        from patchtrail.sources.lake import make_client
+
+        cfg = settings()
+        return PublicKeys.from_cloudtrail(make_client(endpoint_url=endpoint_url or cfg.lake_endpoint_url,
+                                                      region=region or cfg.aws_region,
+                                                      max_attempts=cfg.aws_max_attempts))
+    return PublicKeys.from_file(value)
 
 
 def _print_lake_plan(stores, *, start, end, window, overlap, warehouse: Path) -> None:
     from datetime import UTC, datetime
 
-    from patchtrail.ingest_lake import plan_windows
+    from patchtrail.ingest.lake import plan_windows
     from patchtrail.lake import queries
     from patchtrail.sources.lake import EXTRACT_QUERY, Store
     from patchtrail.validate import event_data_store_id

@@ -1,13 +1,17 @@
-"""CloudTrail Lake as a source: run the extraction query per time window, page the results.
+"""CloudTrail Lake as a source: each planned time window is an object, read by its queries.
 
-StartQuery -> DescribeQuery (polled with backoff) -> GetQueryResults (paged on NextToken,
-1000 rows a page) -> raw items, streamed page by page so a result never sits whole in memory.
+Reading a window: StartQuery (the extraction query for the window) -> DescribeQuery (polled with
+backoff) -> GetQueryResults (paged on NextToken, 1000 rows a page) -> raw items, streamed page
+by page so a result never sits whole in memory. With delivery to S3, the saved export is read
+back instead, through the S3 source's reader (hashes, and signatures with keys, verified).
 
-Queries for different windows and stores run concurrently in worker threads (below the
-service's limit of 10). StartQuery's `MaxConcurrentQueriesException` backs off and retries;
-throttling and 5xx are retried by botocore's standard retry mode. A window whose query ends
-FAILED or TIMED_OUT is split in two and retried, down to `min_window`; after that it fails
-with the service's ErrorMessage. An interrupt or the run timeout cancels running queries.
+Windows are read concurrently by the pipeline (below the service's limit of 10 queries).
+StartQuery's `MaxConcurrentQueriesException` backs off and retries; throttling and 5xx are
+retried by botocore's standard retry mode. A window whose query ends FAILED or TIMED_OUT is
+split in two and retried, down to `min_window`; a part that still fails rejects the window,
+which is read again next run (its store's watermark does not move past it). The run's timeout
+cancels the queries still running (CancelQuery); their windows are rejected the same way.
+Every query, its statistics and estimated cost go to landing.lake_queries.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,9 +28,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from patchtrail.errors import PatchtrailError, TransientError
+from patchtrail.errors import PatchtrailError
 from patchtrail.lake import queries
-from patchtrail.sources.formats import ObjectError
+from patchtrail.sources.base import ObjectUnreadable
 from patchtrail.transient import is_transient
 from transforms.flatten import RawItem
 
@@ -35,15 +38,6 @@ log = logging.getLogger("patchtrail")
 SOURCE = "lake"
 EXTRACT_QUERY = "extract_patch_compliance"
 TERMINAL = {"FINISHED", "FAILED", "CANCELLED", "TIMED_OUT"}
-#: Store-level errors: every window of the store fails the same way, so none is retried.
-STORE_ERRORS = {"EventDataStoreNotFoundException", "InactiveEventDataStoreException",
-                "EventDataStoreARNInvalidException", "AccessDeniedException",
-                "OperationNotPermittedException", "UnsupportedOperationException",
-                "NoManagementAccountSLRExistsException"}
-
-
-class QueryTimeout(TransientError):
-    """The run's queries did not finish within `LakeSettings.timeout`; they were cancelled."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +132,8 @@ def windows(store: Store, start: datetime, end: datetime, size: timedelta) -> li
 
 
 class LakeRunner:
-    """Runs extraction queries for many windows at once; yields each window's outcome."""
+    """Runs the extraction queries of windows and pages their results (thread-safe: the
+    pipeline reads several windows at once, each in its own thread)."""
 
     def __init__(self, clients: dict[str, Any], settings: LakeSettings,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -148,27 +143,32 @@ class LakeRunner:
         self.cancelled = threading.Event()
         self._running: dict[str, str] = {}  # query id -> store id
         self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
 
-    def run(self, windows: list[Window]) -> Iterator[QueryOutcome]:
-        """Outcomes in completion order. Interrupts and the timeout cancel running queries."""
-        deadline = time.monotonic() + self.settings.timeout if self.settings.timeout else None
-        pool = ThreadPoolExecutor(max_workers=max(1, min(self.settings.max_concurrency, 9)),
-                                  thread_name_prefix="lake-query")
-        futures: set[Future] = {pool.submit(self._window, w) for w in windows}
-        try:
-            while futures:
-                left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                done, futures = wait(futures, timeout=left, return_when=FIRST_COMPLETED)
-                if not done:
-                    raise QueryTimeout(f"Lake queries did not finish within {self.settings.timeout} s; "
-                                         "running queries were cancelled")
-                for future in done:
-                    yield from future.result()
-        except BaseException:
-            self.cancel()
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    def start_clock(self) -> None:
+        """Start the run's timeout: once it passes, every query still running is cancelled."""
+        if self.settings.timeout and self._timer is None:
+            self._timer = threading.Timer(self.settings.timeout, self.cancel)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def stop_clock(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def outcomes(self, window: Window) -> Iterator[QueryOutcome]:
+        """The queries of one window as they end: the window's own, and when it FAILED or
+        TIMED_OUT (and is longer than `min_window`), those of its two halves, recursively."""
+        outcome = self._query(window)
+        if outcome.status in ("FAILED", "TIMED_OUT") and window.end - window.start > self.settings.min_window:
+            log.warning("Lake query %s %s for %s: %s; splitting the window", outcome.query_id,
+                        outcome.status, window, outcome.error)
+            outcome.split = True  # still reported: a failed query is billed for what it scanned
+            yield outcome
+            for half in window.halves():
+                yield from self.outcomes(half)
+            return
+        yield outcome
 
     def cancel(self) -> None:
         """Stop waiting and cancel every query still running (CancelQuery)."""
@@ -179,7 +179,7 @@ class LakeRunner:
             try:
                 self.clients[store_id].cancel_query(QueryId=query_id)
                 log.warning("cancelled Lake query %s", query_id)
-            except ClientError as exc:  # already finished: nothing to cancel
+            except (ClientError, BotoCoreError) as exc:  # already finished: nothing to cancel
                 log.info("could not cancel %s: %s", query_id, exc)
 
     def rows(self, outcome: QueryOutcome) -> Iterator[RawItem]:
@@ -194,9 +194,10 @@ class LakeRunner:
                 kwargs["NextToken"] = token
             try:
                 page = client.get_query_results(**kwargs)
-            except ClientError as exc:
-                raise ObjectError(f"Lake query {outcome.query_id} ({outcome.window}): "
-                                      f"GetQueryResults failed: {_error_text(exc)}") from exc
+            except (ClientError, BotoCoreError) as exc:
+                text = _error_text(exc) if isinstance(exc, ClientError) else f"{type(exc).__name__}: {exc}"
+                raise ObjectUnreadable(f"Lake query {outcome.query_id} ({outcome.window}): "
+                                       f"GetQueryResults failed: {text}") from exc
             for row in page.get("QueryResultRows", []):
                 record = {k: v for cell in row for k, v in cell.items()}
                 if first and record and all(k == v for k, v in record.items()):
@@ -209,17 +210,9 @@ class LakeRunner:
             if not token:
                 return
 
-    def _window(self, window: Window) -> list[QueryOutcome]:
-        outcome = self._query(window)
-        if outcome.status in ("FAILED", "TIMED_OUT") and window.end - window.start > self.settings.min_window:
-            log.warning("Lake query %s %s for %s: %s; splitting the window", outcome.query_id,
-                        outcome.status, window, outcome.error)
-            first, second = window.halves()
-            outcome.split = True  # still reported: a failed query is billed for what it scanned
-            return [outcome, *self._window(first), *self._window(second)]
-        return [outcome]
-
     def _query(self, window: Window) -> QueryOutcome:
+        if self.cancelled.is_set():
+            return QueryOutcome(window, None, "CANCELLED", error=_cancelled(self.settings))
         client = self.clients[window.store.id]
         sql = queries.render(EXTRACT_QUERY, event_data_store=window.store.id,
                              start=window.start, end=window.end)
@@ -262,7 +255,7 @@ class LakeRunner:
         delay = self.settings.poll_initial
         while True:
             if self.cancelled.is_set():
-                return QueryOutcome(window, query_id, "CANCELLED", error="cancelled by patchtrail")
+                return QueryOutcome(window, query_id, "CANCELLED", error=_cancelled(self.settings))
             described = client.describe_query(QueryId=query_id)
             status = described["QueryStatus"]
             delivery = described.get("DeliveryStatus")
@@ -282,6 +275,35 @@ class LakeRunner:
         if self.cancelled.wait(0) or seconds <= 0:
             return
         self.cancelled.wait(seconds) if self.sleep is time.sleep else self.sleep(seconds)
+
+
+def window_uri(window: Window) -> str:
+    """The URI a window is recorded under: lake://<store>/<start>/<end>."""
+    return f"lake://{window.store.id}/{window.start:%Y-%m-%dT%H:%M:%SZ}/{window.end:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def query_stats(outcome: QueryOutcome, *, rows_read: int, price_per_gb: float,
+                error: str | None = None) -> dict[str, Any]:
+    """One landing.lake_queries row (without load_id) for a query that ended."""
+    return {**outcome.statistics, "query_id": outcome.query_id,
+            "event_data_store": outcome.window.store.id,
+            "window_start": outcome.window.start, "window_end": outcome.window.end,
+            "status": outcome.status, "error": outcome.error or error, "rows_read": rows_read,
+            "delivery_s3_uri": outcome.delivery_uri, "delivery_status": outcome.delivery_status,
+            "estimated_cost_usd": (outcome.statistics.get("bytes_scanned") or 0) / 1e9 * price_per_gb}
+
+
+def failure(outcome: QueryOutcome) -> ObjectUnreadable:
+    """The error that rejects a window whose query did not finish (read again next run)."""
+    return ObjectUnreadable(f"Lake query {outcome.query_id or '(not started)'} for {outcome.window}: "
+                            f"{outcome.status}: {outcome.error}")
+
+
+def _cancelled(settings: LakeSettings) -> str:
+    if settings.timeout:
+        return (f"cancelled: the run's queries did not finish within {settings.timeout:g} s; "
+                "the window is queried again next run")
+    return "cancelled by patchtrail"
 
 
 def _statistics(stats: dict[str, Any]) -> dict[str, Any]:

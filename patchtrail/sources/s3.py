@@ -17,39 +17,36 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 
 from patchtrail.errors import TransientError
-from patchtrail.sources import formats
-from patchtrail.sources.formats import GZIP_MAGIC, SIGN_FILE, ObjectError
+from patchtrail.sources import base, formats
+from patchtrail.sources.base import ObjectUnreadable, SourceObject
+from patchtrail.sources.formats import SIGN_FILE
 from patchtrail.sources.s3_listing import (  # noqa: F401 (the listing half, re-exported)
     Listing,
     Member,
     S3Object,
     _result_number,
+    export_object,
     key_parts,
     list_objects,
     parse_uri,
 )
+from patchtrail.sources.sign_file import PublicKeys, verify_sign_file
 from patchtrail.transient import is_transient
 from transforms.flatten import RawItem
 
 SOURCE = "s3"
 #: Fetched objects up to this size stay in memory; larger ones spill to a temporary file.
 SPOOL_MEMORY_BYTES = 4 << 20
-#: Objects larger than this (decompressed, or SPOOL_MEMORY_BYTES compressed) land a batch at a
-#: time instead of being read whole and batched with other small objects.
-STREAM_OVER_BYTES = 16 << 20
 #: Bytes of a rejected object kept as its payload in landing.rejected_records.
 HEAD_BYTES = 1 << 20
-#: Objects fetched ahead of the landing thread, per worker.
-FETCH_AHEAD = 2
 UNSUPPORTED_NOTE = ("OversizedChangeNotification: a change notification too large for SNS, not a "
                     "delivery file; not read (the item is delivered in the period's ConfigHistory file)")
 _CHUNK = 1 << 20
@@ -69,14 +66,8 @@ class Fetched:
     etag: str | None = None
     bodies: dict[str, IO[bytes]] = field(default_factory=dict)
     sha256: dict[str, str] = field(default_factory=dict)
-    decompressed_size: int = 0
     error: str | None = None
     transient: bool = False     # the fetch failed for a reason that may pass (throttling, 5xx)
-
-    @property
-    def large(self) -> bool:
-        """Land a batch at a time (big on disk, or big once decompressed)."""
-        return self.obj.size > SPOOL_MEMORY_BYTES or self.decompressed_size > STREAM_OVER_BYTES
 
     def head(self) -> bytes | None:
         """The first bytes of the object (of an export: its sign file), kept if it is rejected."""
@@ -117,32 +108,6 @@ def make_client(*, endpoint_url: str | None = None, region: str | None = None,
                                           config=config)
 
 
-def fetch_objects(client: Any, objects: Iterable[S3Object], *, max_workers: int = 8) -> Iterator[Fetched]:
-    """Fetch objects concurrently (at most `max_workers` at once), yielding them in order.
-
-    At most FETCH_AHEAD * max_workers objects are held ahead of the consumer, each in a spooled
-    temporary file, so memory stays bounded. The caller closes each `Fetched`."""
-    pending: deque[Future[Fetched]] = deque()
-    todo = iter(objects)
-    pool = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="s3-fetch")
-    try:
-        for obj in todo:
-            pending.append(pool.submit(fetch_object, client, obj))
-            if len(pending) >= FETCH_AHEAD * max(1, max_workers):
-                break
-        while pending:
-            fetched = pending.popleft().result()
-            next_obj = next(todo, None)
-            if next_obj is not None:
-                pending.append(pool.submit(fetch_object, client, next_obj))
-            yield fetched
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        for job in pending:
-            if job.done() and not job.cancelled() and job.exception() is None:
-                job.result().close()
-
-
 def fetch_object(client: Any, obj: S3Object, directory: Path | None = None) -> Fetched:
     """Download one object (every member of an export) into spooled files, or into files under
     `directory` when given; never raises for S3 or transfer errors: they come back as
@@ -171,18 +136,17 @@ class StagedObject:
     etag: str | None
     paths: dict[str, str]
     sha256: dict[str, str]
-    decompressed_size: int
     error: str | None = None
 
     @classmethod
     def failed(cls, obj: S3Object, error: str) -> StagedObject:
         """An object not fetched: rejected when landed, recorded without its ETag."""
-        return cls(obj, None, {}, {}, 0, error)
+        return cls(obj, None, {}, {}, error)
 
     def open(self) -> Fetched:
         """The object as `fetch_object` returns it, read from its files."""
         bodies = {name: open(path, "rb") for name, path in self.paths.items()}  # noqa: SIM115
-        return Fetched(self.obj, self.etag, bodies, dict(self.sha256), self.decompressed_size, self.error)
+        return Fetched(self.obj, self.etag, bodies, dict(self.sha256), self.error)
 
 
 def stage_objects(client: Any, objects: Iterable[S3Object], directory: Path, *,
@@ -197,7 +161,7 @@ def stage_objects(client: Any, objects: Iterable[S3Object], directory: Path, *,
     staged = []
     for one in fetched:
         staged.append(StagedObject(one.obj, one.etag, {n: b.name for n, b in one.bodies.items()},
-                                   dict(one.sha256), one.decompressed_size, one.error))
+                                   dict(one.sha256), one.error))
         one.close()
     failed = [one.error for one in fetched if one.transient]
     if failed:
@@ -205,15 +169,18 @@ def stage_objects(client: Any, objects: Iterable[S3Object], directory: Path, *,
     return staged
 
 
-def read_object(fetched: Fetched, *, public_key: bytes | None = None) -> Iterator[RawItem]:
-    """Yield the raw items of a fetched object; `ObjectError` if the object as a whole is bad.
+def read_object(fetched: Fetched, *, keys: PublicKeys | None = None) -> Iterator[RawItem]:
+    """Yield the raw items of a fetched object; `ObjectError` if the object as a whole is bad,
+    `ObjectUnreadable` if it could not be fetched (it is read again next run).
 
     Args:
-        public_key: DER public key; when given, a Lake export's RSA signature is verified too.
+        keys: when given, a Lake export's RSA signature is verified too (its hashes always are).
     """
     obj = fetched.obj
-    if fetched.error or obj.error:
-        raise ObjectError(fetched.error or f"{obj.uri}: {obj.error}")
+    if fetched.error:
+        raise ObjectUnreadable(fetched.error)
+    if obj.error:
+        raise base.ObjectError(f"{obj.uri}: {obj.error}")
     if obj.format == "config_delivery":
         body = fetched.bodies[""]
         body.seek(0)
@@ -222,11 +189,62 @@ def read_object(fetched: Fetched, *, public_key: bytes | None = None) -> Iterato
     sign = fetched.bodies[SIGN_FILE]
     sign.seek(0)
     results = {n: h for n, h in fetched.sha256.items() if n != SIGN_FILE}
-    formats.verify_sign_file(sign.read(), results, ref=obj.uri, public_key=public_key)
+    verify_sign_file(sign.read(formats.MAX_SIGN_FILE_BYTES + 1), results, ref=obj.uri, keys=keys)
     for name in sorted(results, key=_result_number):
         body = fetched.bodies[name]
         body.seek(0)
         yield from formats.read_lake_result_csv(body, source=SOURCE, ref=f"{obj.uri}{name}")
+
+
+class S3Source:
+    """An S3 prefix tree of Config delivery files and Lake exports, as a pipeline source.
+
+    Args:
+        listing: what `list_objects` found (listing is done before, so flows can split it).
+        fetch: downloads one S3Object (`fetch_object` with a client, or a flow's staged copy).
+        concurrency: objects fetched and parsed at once.
+        keys: verify Lake exports' RSA signatures with these keys too.
+        parameters: what the run was asked to read (`landing.loads.parameters`).
+    """
+
+    name = SOURCE
+
+    def __init__(self, listing: Listing, fetch: Callable[[S3Object], Fetched], *,
+                 concurrency: int = 8, keys: PublicKeys | None = None,
+                 parameters: dict[str, Any] | None = None) -> None:
+        self._listing = listing
+        self._fetch = fetch
+        self.concurrency = max(1, concurrency)
+        self.keys = keys
+        self.parameters = parameters or {}
+        self._heads: dict[str, bytes | None] = {}
+
+    def list(self) -> base.Listing:
+        """The listing as source objects: delivery files and exports to read; oversized-change
+        notifications ignored (recorded once, by ETag); other keys noted."""
+        out = base.Listing()
+        out.objects = [SourceObject(o.uri, o.format, size=o.size, digest=o.etag, error=o.error, ref=o)
+                       for o in self._listing.objects]
+        out.ignored = [SourceObject(o.uri, "unsupported", size=o.size, digest=o.etag,
+                                    error=UNSUPPORTED_NOTE, ref=o) for o in self._listing.unsupported]
+        for note in self._listing.ignored:
+            uri, _, why = note.partition(": ")
+            out.ignored.append(SourceObject(uri, "unknown", error=why))
+        return out
+
+    def read(self, obj: SourceObject) -> Iterator[RawItem]:
+        fetched = self._fetch(obj.ref)
+        try:
+            yield from read_object(fetched, keys=self.keys)
+        except BaseException:
+            self._heads[obj.uri] = fetched.head()
+            raise
+        finally:
+            fetched.close()
+
+    def head(self, obj: SourceObject) -> bytes | None:
+        """The first bytes of a rejected object (of an export: its sign file)."""
+        return self._heads.pop(obj.uri, None)
 
 
 def upload_tree(local_dir: Path | str, bucket: str, prefix: str, client: Any, *,
@@ -272,12 +290,6 @@ def upload_tree(local_dir: Path | str, bucket: str, prefix: str, client: Any, *,
     return sorted(key for _, key in uploads)
 
 
-def failing(message: str) -> Iterator[RawItem]:
-    """Items of an object that cannot be read: rejects it with `message` (naming the object)."""
-    raise ObjectError(message)
-    yield  # pragma: no cover - makes this a generator
-
-
 class _FetchError(Exception):
     """A failure to fetch: the message names the object."""
 
@@ -319,7 +331,6 @@ def _download(client: Any, bucket: str, key: str, fetched: Fetched, *, name: str
     except OSError as exc:
         raise _FetchError(f"{uri}: could not spool to a temporary file ({exc})") from None
     fetched.sha256[name] = digest.hexdigest()
-    fetched.decompressed_size += _decompressed_size(spool)
     return str(response.get("ETag", "")).strip('"')
 
 
@@ -337,13 +348,3 @@ def _get_error(exc: Any) -> str:
     if code == "InvalidObjectState":
         return "archived (Glacier or Deep Archive): restore it first"
     return f"{code or status}: {error.get('Message', exc)}; it will be read again next run"
-
-
-def _decompressed_size(spool: IO[bytes]) -> int:
-    """Size once decompressed: the gzip trailer's ISIZE (mod 4 GiB), else the size itself."""
-    size = spool.tell()
-    spool.seek(0)
-    if size < 18 or spool.read(2) != GZIP_MAGIC:
-        return size
-    spool.seek(size - 4)
-    return max(size, int.from_bytes(spool.read(4), "little"))

@@ -309,11 +309,12 @@ def _classify(bucket: str, keys: list[tuple[str, str, int]], *, since: date | No
             ignored.append(f"{uri}: ConfigWritabilityCheckFile (AWS Config's access check)")
         else:
             ignored.append(f"{uri}: not in a Config delivery or Lake export layout")
-    objects = config + [_export(bucket, prefix, members) for prefix, members in sorted(exports.items())]
+    objects = config + [export_object(bucket, prefix, members) for prefix, members in sorted(exports.items())]
     return Listing(objects, unsupported, ignored)
 
 
-def _export(bucket: str, prefix: str, members: list[Member]) -> S3Object:
+def export_object(bucket: str, prefix: str, members: list[Member]) -> S3Object:
+    """One Lake export (the files under one query's prefix) as an object to read."""
     members.sort(key=lambda m: (m.name != SIGN_FILE, _result_number(m.name)))
     digest = hashlib.sha256("\n".join(f"{m.name}:{m.etag}" for m in members).encode()).hexdigest()
     account, _ = key_parts(prefix)

@@ -1,6 +1,6 @@
 """Land flattened batches: new items into landing + staging, duplicates counted, rejects kept.
 
-Every function here runs inside the caller's transaction (see `patchtrail.ingest.Run`).
+Every function here runs inside the caller's transaction (see `patchtrail.run.Run`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,13 @@ MAX_PAYLOAD = 1 << 20
 
 @dataclass(frozen=True)
 class LandCounts:
+    """What landing a batch did, in total and per source_ref (file, export member, query)."""
+
     landed: int
     duplicate: int
     rejected: int
     landed_by_ref: dict[str, int]
+    duplicate_by_ref: dict[str, int]
 
 
 def start_run(con: duckdb.DuckDBPyConnection) -> int:
@@ -97,7 +100,7 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
     (see `fill_event_ids`)."""
     rejected = _land_rejected(con, flat, load_id=load_id, rejected_at=ingested_at)
     if flat.items.empty:
-        return LandCounts(0, 0, rejected, {})
+        return LandCounts(0, 0, rejected, {}, {})
     con.register("batch_items", _arrow(flat.items))
     con.register("batch_instances", _arrow(flat.instances))
     con.register("batch_patches", _arrow(flat.patches))
@@ -145,8 +148,10 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
     finally:
         for name in ("batch_items", "batch_instances", "batch_patches"):
             con.unregister(name)
+    read_by_ref = flat.items["source_ref"].value_counts().to_dict()
+    duplicate_by_ref = {ref: n - landed_by_ref.get(ref, 0) for ref, n in read_by_ref.items()}
     return LandCounts(landed=landed, duplicate=len(flat.items) - landed, rejected=rejected,
-                      landed_by_ref=landed_by_ref)
+                      landed_by_ref=landed_by_ref, duplicate_by_ref=duplicate_by_ref)
 
 
 def record_rejected(con: duckdb.DuckDBPyConnection, *, load_id: int, source: str, source_ref: str,

@@ -255,6 +255,7 @@ def test_item_provenance_names_the_lake_query(con):
     from factories import config_file_ci, lake_row
 
     from patchtrail.run import Run
+    from patchtrail.sources.base import SourceObject
     from transforms.flatten import RawItem
 
     query_id = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
@@ -262,14 +263,14 @@ def test_item_provenance_names_the_lake_query(con):
     items = [RawItem(lake_row(config_file_ci("2026-03-01T06:00:00.000Z")), "lake", query_id, "row 1"),
              RawItem(lake_row(config_file_ci("2026-03-02T06:00:00.000Z")), "lake", delivered, "line 3")]
     with Run(con, source="lake", warehouse=":memory:", parameters={}) as run:
-        run.land_object(uri=f"lake://0a1b2c3d-4e5f-6789-abcd-ef0123456789/{query_id}", fmt="lake_query",
-                        items=items, etag=query_id)
+        window = "lake://0a1b2c3d-4e5f-6789-abcd-ef0123456789/2026-03-01T00:00:00Z/2026-03-03T00:00:00Z"
+        run.land(SourceObject(window, "lake_window"), items)
         con.execute("insert into landing.lake_queries (query_id, event_data_store, window_start, "
                     "window_end, status, load_id, recorded_at) values (?, ?, ?, ?, 'FINISHED', ?, ?)",
                     [query_id, "0a1b2c3d-4e5f-6789-abcd-ef0123456789",
                      datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC),
                      run.summary.load_id, datetime(2026, 3, 3, tzinfo=UTC)])
-    rows = con.execute("select record_ref, lake_query_id, lake_window_start, object_etag "
+    rows = con.execute("select record_ref, lake_query_id, lake_window_start, object_uri "
                        "from marts.item_provenance order by record_ref").fetchall()
     assert [(r[0], r[1], r[2].day, r[3]) for r in rows] == [
-        ("line 3", query_id, 1, query_id), ("row 1", query_id, 1, query_id)]
+        ("line 3", query_id, 1, window), ("row 1", query_id, 1, window)]

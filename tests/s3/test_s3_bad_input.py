@@ -20,8 +20,9 @@ from s3kit import (
 )
 
 from patchtrail.errors import InvalidInput, PatchtrailError
-from patchtrail.ingest_s3 import ingest_s3
+from patchtrail.ingest.s3 import ingest_s3
 from patchtrail.simulator.signing import signer_for
+from patchtrail.sources.sign_file import PublicKeys
 
 pytestmark = pytest.mark.service("s3")
 
@@ -111,17 +112,19 @@ def test_rsa_signatures_are_verified_when_a_public_key_is_given(client, bucket, 
     put_export(client, bucket, export_prefix("q-good"), good)
     put_export(client, bucket, export_prefix("q-forged"), forged)
 
-    checked = ingest_s3(f"s3://{bucket}", warehouse=tmp_path / "a.duckdb", client=client,
-                        public_key=signer.public_key_der)
+    listed = PublicKeys(listed={signer.fingerprint: signer.public_key_der})  # as ListPublicKeys
+    checked = ingest_s3(f"s3://{bucket}", warehouse=tmp_path / "a.duckdb", client=client, keys=listed)
     assert {o.uri.split("/")[-2]: o.status for o in checked.objects} == {
         "q-good": "landed", "q-forged": "rejected"}
     (forged_result,) = [o for o in checked.objects if o.status == "rejected"]
-    assert forged_result.error == (f"s3://{bucket}/{export_prefix('q-forged')}result_sign.json: the RSA "
-                                   "signature (SHA256withRSA) does not verify; export rejected")
+    assert forged_result.error == (
+        f"s3://{bucket}/{export_prefix('q-forged')}result_sign.json: the RSA signature (SHA256withRSA) "
+        f"does not verify with the key of fingerprint {signer.fingerprint} (the export names "
+        f"fingerprint {signer.fingerprint!r}); export rejected")
 
     wrong_key = ingest_s3(f"s3://{bucket}", warehouse=tmp_path / "b.duckdb", client=client,
-                          public_key=stranger.public_key_der)
-    assert all("fingerprint" in o.error for o in wrong_key.objects)
+                          keys=PublicKeys(listed={stranger.fingerprint: stranger.public_key_der}))
+    assert all("no public key with fingerprint" in o.error for o in wrong_key.objects)
     unchecked = ingest_s3(f"s3://{bucket}", warehouse=tmp_path / "c.duckdb", client=client)
     assert unchecked.totals()["objects_rejected"] == 0  # hashes match: only the key can tell
 
@@ -185,4 +188,5 @@ def test_a_prefix_the_policy_does_not_allow_is_skipped_with_a_note(client, bucke
 
 def test_an_unreadable_public_key_file_is_invalid_input(client, bucket, warehouse, tmp_path):
     with pytest.raises(InvalidInput, match="cannot read the public key"):
-        ingest_s3(f"s3://{bucket}", warehouse=warehouse, client=client, public_key=tmp_path / "none.der")
+        ingest_s3(f"s3://{bucket}", warehouse=warehouse, client=client,
+                  keys=PublicKeys.from_file(tmp_path / "none.der"))

@@ -23,8 +23,9 @@ from s3kit import (
 )
 
 from patchtrail.ingest import ingest_files
-from patchtrail.ingest_s3 import by_account_region, ingest_s3
+from patchtrail.ingest.s3 import by_account_region, ingest_s3
 from patchtrail.sources import s3
+from patchtrail.sources.sign_file import PublicKeys
 
 pytestmark = pytest.mark.service("s3")
 
@@ -37,7 +38,7 @@ def test_org_bucket_lands_exactly_like_the_same_files_on_disk(client, bucket, fl
     assert any("/CloudTrail-Lake/Query/" in k and k.startswith("AWSLogs/") for k in keys)
     from_s3, from_disk = tmp_path / "s3.duckdb", tmp_path / "disk.duckdb"
     summary = ingest_s3(f"s3://{bucket}", warehouse=from_s3, client=client,
-                        public_key=fleet / "lake-export" / "public_key.der")
+                        keys=PublicKeys.from_file(fleet / "lake-export" / "public_key.der"))
     disk = ingest_files([fleet / "config", fleet / "lake-export"], warehouse=from_disk)
 
     s3_totals, disk_totals = summary.totals(), disk.totals()

@@ -1,9 +1,10 @@
 -- marts.item_provenance
 -- Grain: one row per landed configuration item (ci_id): where its first copy came from. The
 -- source object is the landing.source_objects row of the same load whose uri is the item's
--- source_ref (a file or S3 object), is its Lake export folder, or whose etag is the Lake query id
--- (rows read through the API or from the query's results delivered to S3). The Lake query is the landing.lake_queries row of the same load with that query id
--- (API rows, or results delivered to S3 under .../<query id>/). Later copies of the same item
+-- source_ref (a file or S3 object), is its Lake export folder, or is the Lake window
+-- (lake://<store>/<start>/<end>) holding the query the item came from. The Lake query is the
+-- landing.lake_queries row of the same load with the item's query id (API rows, or results
+-- delivered to S3 under .../<query id>/). Later copies of the same item
 -- from other sources are counted in landing.source_objects (items_duplicate) but not listed here.
 -- Reads: landing.configuration_items, landing.source_objects, landing.lake_queries.
 create or replace view marts.item_provenance as
@@ -40,10 +41,24 @@ by_folder as (
     from items as i
     join objects as o on o.load_id = i.load_id and o.uri = i.parent_ref
 ),
-by_etag as (
-    select i.ci_id, o.uri, o.format, o.sha256, o.etag, o.size_bytes,
+lake_windows as (
+    select
+        load_id, uri, format, sha256, etag, size_bytes,
+        regexp_extract(uri, '^lake://([^/]+)/', 1) as event_data_store,
+        cast(regexp_extract(uri, '^lake://[^/]+/([^/]+)/', 1) as timestamptz) as window_start,
+        cast(regexp_extract(uri, '/([^/]+)$', 1) as timestamptz) as window_end,
+    from objects
+    where format = 'lake_window'
+),
+by_window as (
+    select i.ci_id, w.uri, w.format, w.sha256, w.etag, w.size_bytes,
     from items as i
-    join objects as o on o.load_id = i.load_id and o.etag = i.query_ref
+    join queries as q on q.load_id = i.load_id and q.query_id = i.query_ref
+    join lake_windows as w
+        on w.load_id = i.load_id
+        and w.event_data_store = q.event_data_store
+        and q.window_start >= w.window_start
+        and q.window_end <= w.window_end
 ),
 matched_objects as (
     select * from (
@@ -51,7 +66,7 @@ matched_objects as (
         union all
         select 2 as rank, * from by_folder
         union all
-        select 3 as rank, * from by_etag
+        select 3 as rank, * from by_window
     )
     qualify row_number() over (partition by ci_id order by rank, uri) = 1
 ),

@@ -1,32 +1,31 @@
-"""Ingest from S3: list an organisation's Config delivery files and Lake exports, land new ones.
+"""Ingest from S3: an organisation's Config delivery files and Lake exports under one prefix.
 
-One run, as `ingest.ingest_files`: list (narrowed by account, region and date), skip objects
-already read with the same ETag, fetch the rest concurrently, and land them from one thread
-(the DuckDB connection is single-threaded) through the same readers and `Run` as local files.
+One run: list (narrowed by account, region and date), skip objects already read with the same
+ETag, fetch and parse the rest concurrently, and land them from one thread (the DuckDB
+connection is single-threaded), through the one pipeline. The `ingest-s3` flow lists, stages
+the new objects per account and region in retryable tasks, then lands what was staged.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from patchtrail.errors import InvalidInput
-from patchtrail.ingest import summarise_fleet
-from patchtrail.run import ObjectResult, Run, RunSummary
+from patchtrail.ingest.pipeline import ingest, new_objects
+from patchtrail.run import ObjectResult, RunSummary
 from patchtrail.sources import s3
-from patchtrail.warehouse import apply_schema, connect
-from patchtrail.warehouse.land import record_object, recorded_objects
+from patchtrail.sources.sign_file import PublicKeys
 
-__all__ = ["by_account_region", "ingest_s3", "land_listing", "list_s3", "new_objects", "run_parameters"]
+__all__ = ["by_account_region", "ingest_s3", "land_staged", "list_s3", "new_s3_objects", "run_parameters"]
 
 
 def ingest_s3(uri: str, *, warehouse: Path | str, endpoint_url: str | None = None,
               region: str | None = None, since: date | None = None,
               accounts: Iterable[str] | None = None, regions: Iterable[str] | None = None,
-              max_workers: int = 8, public_key: bytes | Path | str | None = None,
+              max_workers: int = 8, keys: PublicKeys | None = None,
               on_object: Callable[[ObjectResult], None] | None = None,
               on_listed: Callable[[int, int], None] | None = None,
               client: Any = None) -> RunSummary:
@@ -40,24 +39,22 @@ def ingest_s3(uri: str, *, warehouse: Path | str, endpoint_url: str | None = Non
         since: only date folders from this day on (Config delivery day, Lake query day).
         accounts, regions: only these account ids / Config regions (Lake exports span regions).
         max_workers: concurrent listings (per account, per region) and downloads.
-        public_key: DER (PKCS#1) public key, or a path to one: Lake exports' RSA signatures are
-            then verified too (the SHA-256 of every result file always is).
+        keys: verify Lake exports' RSA signatures with these keys too (the SHA-256 of every
+            result file always is).
         on_object: called after each object (for progress bars); on_listed: once with
             (objects found, their bytes).
         client: an S3 client to use instead of building one.
     Objects already recorded with the same URI and ETag are skipped (for an export: the same
     member ETags). Raises PatchtrailError when the bucket cannot be listed.
     """
-    key = public_key_bytes(public_key)
     client = client or s3.make_client(endpoint_url=endpoint_url, region=region, max_workers=max_workers)
     listing = list_s3(uri, client=client, since=since, accounts=accounts, regions=regions,
                       max_workers=max_workers)
-    if on_listed:
-        on_listed(len(listing.objects), sum(o.size for o in listing.objects))
     parameters = run_parameters(uri, endpoint_url=endpoint_url, since=since, accounts=accounts,
-                                regions=regions, max_workers=max_workers, verify_signature=key is not None)
-    return land_listing(listing, lambda todo: s3.fetch_objects(client, todo, max_workers=max_workers),
-                        warehouse=warehouse, parameters=parameters, public_key=key, on_object=on_object)
+                                regions=regions, max_workers=max_workers, verify_signature=keys is not None)
+    source = s3.S3Source(listing, lambda obj: s3.fetch_object(client, obj), concurrency=max_workers,
+                         keys=keys, parameters=parameters)
+    return ingest(source, warehouse=warehouse, on_object=on_object, on_listed=on_listed)
 
 
 def run_parameters(uri: str, *, endpoint_url: str | None, since: date | str | None,
@@ -78,52 +75,25 @@ def list_s3(uri: str, *, client: Any, since: date | None = None, accounts: Itera
                            regions=sorted(regions) if regions else None, max_workers=max_workers)
 
 
-def new_objects(listing: s3.Listing, warehouse: Path | str) -> list[s3.S3Object]:
+def new_s3_objects(listing: s3.Listing, warehouse: Path | str) -> list[s3.S3Object]:
     """The listed objects the warehouse has not read with the same ETag (and that can be read)."""
-    con = connect(warehouse)
-    try:
-        apply_schema(con)
-        seen = recorded_objects(con, s3.SOURCE)
-    finally:
-        con.close()
-    return [o for o in listing.objects if (o.uri, o.etag) not in seen and not o.error]
+    source = s3.S3Source(listing, fetch=_not_fetched)
+    return [o.ref for o in new_objects(source, source.list(), warehouse)]
 
 
-def land_listing(listing: s3.Listing, fetch: Callable[[list[s3.S3Object]], Iterable[s3.Fetched]], *,
-                 warehouse: Path | str, parameters: dict[str, Any], public_key: bytes | None = None,
-                 on_object: Callable[[ObjectResult], None] | None = None) -> RunSummary:
-    """Land a listing in one run (one transaction): objects already read are skipped, the rest
-    come from `fetch(objects)` (in their order) and are read and landed one by one."""
-    con = connect(warehouse)
-    try:
-        apply_schema(con)
-        seen = recorded_objects(con, s3.SOURCE)
-        run = Run(con, source=s3.SOURCE, warehouse=str(warehouse), parameters=parameters,
-                  on_object=on_object)
-        with run:
-            _record_unsupported(run, listing.unsupported, seen)
-            todo = []
-            for obj in listing.objects:
-                if (obj.uri, obj.etag) in seen:
-                    run.unchanged(obj.uri, obj.format, obj.size)
-                elif obj.error:  # recorded with its ETags: read again once the export changes
-                    run.land_object(uri=obj.uri, fmt=obj.format, items=s3.failing(f"{obj.uri}: {obj.error}"),
-                                    etag=obj.etag, size=obj.size)
-                else:
-                    todo.append(obj)
-            for fetched in fetch(todo):
-                with fetched:
-                    obj = fetched.obj
-                    run.land_object(uri=obj.uri, fmt=obj.format, etag=fetched.etag, size=obj.size,
-                                    items=s3.read_object(fetched, public_key=public_key),
-                                    payload=fetched.head,
-                                    stream=True if fetched.large and not fetched.error else None)
-        run.summary.ignored = listing.ignored + [f"{o.uri}: {s3.UNSUPPORTED_NOTE}"
-                                                 for o in listing.unsupported]
-        summarise_fleet(con, run.summary)
-        return run.summary
-    finally:
-        con.close()
+def land_staged(listing: s3.Listing, staged: list[s3.StagedObject], *, warehouse: Path | str,
+                parameters: dict[str, Any], keys: PublicKeys | None = None,
+                on_object: Callable[[ObjectResult], None] | None = None) -> RunSummary:
+    """Land what a flow's fetch tasks staged, in one run; listed objects that were not staged
+    are rejected (recorded without their ETag, so the next run reads them)."""
+    by_uri = {one.obj.uri: one for one in staged}
+
+    def fetch(obj: s3.S3Object) -> s3.Fetched:
+        one = by_uri.get(obj.uri) or s3.StagedObject.failed(obj, f"{obj.uri}: not fetched by this run")
+        return one.open()
+
+    source = s3.S3Source(listing, fetch, concurrency=1, keys=keys, parameters=parameters)
+    return ingest(source, warehouse=warehouse, on_object=on_object)
 
 
 def by_account_region(summary: RunSummary) -> list[dict[str, Any]]:
@@ -134,6 +104,8 @@ def by_account_region(summary: RunSummary) -> list[dict[str, Any]]:
     """
     rows: dict[tuple[str | None, str | None], dict[str, Any]] = defaultdict(_empty_row)
     for result in summary.objects:
+        if result.status == "ignored":
+            continue
         row = rows[s3.key_parts(result.uri)]
         row["objects"] += 1
         row["objects_read"] += result.status != "unchanged"
@@ -151,24 +123,8 @@ def by_account_region(summary: RunSummary) -> list[dict[str, Any]]:
             for account, region in sorted(rows, key=lambda k: (k[0] or "", k[1] or ""))]
 
 
-def _record_unsupported(run: Run, objects: list[s3.S3Object], seen: set[tuple[str, str]]) -> None:
-    """Record OversizedChangeNotification objects once each (status ignored, with the reason)."""
-    for obj in objects:
-        if (obj.uri, obj.etag) in seen:
-            continue
-        record_object(run.con, load_id=run.summary.load_id, source=s3.SOURCE, uri=obj.uri, sha256=None,
-                      etag=obj.etag, size=obj.size, fmt="unsupported", status="ignored", counts={},
-                      error=s3.UNSUPPORTED_NOTE, recorded_at=datetime.now(UTC))
-
-
-def public_key_bytes(public_key: bytes | Path | str | None) -> bytes | None:
-    if not isinstance(public_key, (str, Path)):
-        return public_key
-    try:
-        return Path(public_key).read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"{public_key}: cannot read the public key ({exc.strerror or exc}); "
-                           "expected a DER (PKCS#1) file as ListPublicKeys returns it") from None
+def _not_fetched(obj: s3.S3Object) -> s3.Fetched:
+    raise AssertionError(f"{obj.uri}: listing only")
 
 
 def _empty_row() -> dict[str, int]:

@@ -1,0 +1,124 @@
+"""The one ingest pipeline: list a source, skip what was read before, land the rest, summarise.
+
+    listing = source.list()
+    run = Run(...)                      # one warehouse transaction (see patchtrail.run)
+    for obj in listing: unchanged | ignored | land(obj, source.read(obj))
+    source.record(...)                  # the source's own rows, in the same transaction
+    merge history, record the load, commit; summarise the fleet
+
+Every source (local files, S3, CloudTrail Lake windows, what a flow staged) goes through here,
+so the rules are written once: what counts as "read before", what is recorded when an object
+cannot be read, that a path that does not exist records nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from patchtrail.errors import InvalidInput
+from patchtrail.ingest.readahead import read_ahead
+from patchtrail.run import ObjectResult, Run, RunSummary
+from patchtrail.sources.base import Listing, Source, SourceObject
+from patchtrail.warehouse import apply_schema, connect
+from patchtrail.warehouse.land import recorded_objects
+
+
+def ingest(source: Source, *, warehouse: Path | str, listing: Listing | None = None,
+           on_object: Callable[[ObjectResult], None] | None = None,
+           on_listed: Callable[[int, int], None] | None = None,
+           now: datetime | None = None) -> RunSummary:
+    """Land everything new in `source` into the warehouse, in one run.
+
+    Args:
+        listing: what `source.list()` returned, when the caller listed already (flows do).
+        on_object: called after each object (progress bars, flow logs).
+        on_listed: called once with (objects to consider, their bytes).
+        now: the run's clock (capture times more than a day after it are rejected).
+    Raises InvalidInput, recording nothing, when every path or prefix named does not exist.
+    """
+    listing = listing if listing is not None else source.list()
+    if listing.not_found and not listing.objects and not listing.ignored:
+        raise InvalidInput(f"no such file or folder: {', '.join(listing.not_found)}")
+    if on_listed:
+        on_listed(len(listing.objects), sum(o.size for o in listing.objects))
+    con = connect(warehouse)
+    try:
+        apply_schema(con)
+        seen = recorded_objects(con, source.name)
+        run = Run(con, source=source.name, warehouse=str(warehouse), parameters=source.parameters,
+                  on_object=on_object, now=now)
+        with run:
+            for obj in listing.ignored:
+                run.ignore(obj, record=obj.digest is not None and (obj.uri, obj.digest) not in seen)
+            todo, listed = [], set()
+            for obj in listing.objects:
+                if obj.uri in listed:  # the same file reached twice (a link to a file inside the tree)
+                    continue
+                listed.add(obj.uri)
+                if obj.digest and (obj.uri, obj.digest) in seen:
+                    run.unchanged(obj)
+                else:
+                    todo.append(obj)
+            for obj, items in read_ahead(todo, _reader(source), workers=source.concurrency):
+                run.land(obj, items, payload=lambda obj=obj: _payload(source, obj))
+            record = getattr(source, "record", None)
+            if record:
+                run.flush()  # every object's result is known before the source records its own
+                record(con, run.summary, run.summary.objects)
+        run.summary.not_found = list(listing.not_found)
+        summarise_fleet(con, run.summary)
+        return run.summary
+    finally:
+        con.close()
+
+
+def new_objects(source: Source, listing: Listing, warehouse: Path | str) -> list[SourceObject]:
+    """The listed objects the warehouse has not read with the same digest (and that can be read)."""
+    con = connect(warehouse)
+    try:
+        apply_schema(con)
+        seen = recorded_objects(con, source.name)
+    finally:
+        con.close()
+    return [o for o in listing.objects if not o.error and not (o.digest and (o.uri, o.digest) in seen)]
+
+
+def fleet_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The one-row marts.fleet_summary as a dict."""
+    rows = _dicts(con.execute("select * from marts.fleet_summary"))
+    return rows[0] if rows else {}
+
+
+def summarise_fleet(con: duckdb.DuckDBPyConnection, summary: RunSummary, *, top: int = 10) -> None:
+    """Fill a run summary's fleet figures and its `top` least compliant accounts."""
+    summary.fleet = fleet_summary(con)
+    summary.top_accounts = _dicts(con.execute(
+        "select * from marts.account_summary where non_compliant > 0 "
+        "order by compliance_pct, missing_critical_patches desc, missing_high_patches desc, "
+        "account_id limit ?", [top]))
+
+
+def _reader(source: Source):
+    """`source.read`, lazily: whatever reading raises, even on the first call, is raised while
+    the run iterates the items, where it rejects the object (never the run)."""
+    def read(obj: SourceObject):
+        if obj.error:  # rejected by the run without being read
+            return
+        yield from source.read(obj)
+    return read
+
+
+def _payload(source: Source, obj: SourceObject) -> bytes | None:
+    """The first bytes of a rejected object, kept with its reason (when the source can say)."""
+    head = getattr(source, "head", None)
+    return head(obj) if head else None
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
