@@ -107,3 +107,11 @@ def test_sql_is_read_only(demo_dir):
     assert out.splitlines()[0] == "instances" and int(out.splitlines()[1]) > 0
     refused = patchtrail("sql", "delete from landing.configuration_items", cwd=cwd, check=False)
     assert refused.returncode == 1 and "read-only" in refused.stderr.lower()
+
+
+def test_check_holds_on_the_default_demo_warehouse(tmp_path):
+    patchtrail("demo", "--quiet", cwd=tmp_path)
+    result = patchtrail("check", "--full", cwd=tmp_path)
+    assert "rebuild_equal" in result.stdout and " NO " not in result.stdout
+    lines = [line.split() for line in result.stdout.splitlines()[1:] if line.strip()]
+    assert lines and all(words[1] == "yes" for words in lines), result.stdout

@@ -101,7 +101,7 @@ def _rebuild_check(con: duckdb.DuckDBPyConnection, *, full: bool, sample: int,
     total = len(keys)
     chosen = keys if full else keys[:sample]
     scope = f"{len(chosen)} of {total} instances" + ("" if full or len(chosen) == total else " (sample)")
-    scratch = duckdb.connect(":memory:", config={"TimeZone": "UTC", "autoinstall_known_extensions": "false"})
+    scratch = connect(":memory:")
     try:
         apply_schema(scratch)
         con.execute("create or replace temp table check_keys (account_id varchar, aws_region varchar, "

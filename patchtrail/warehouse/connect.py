@@ -26,6 +26,7 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         if "lock" in str(exc).lower():
             raise WarehouseBusy(f"{target}: the warehouse is locked by another process ({exc})") from exc
         raise
+    con.execute("set enable_progress_bar = false")  # DuckDB's bar would go to stdout, among results
     return con
 
 
