@@ -123,7 +123,7 @@ def test_other_resource_types_are_counted_not_landed():
 @pytest.mark.parametrize("mutate,reason", [
     (lambda ci: ci["configuration"]["AWS:ComplianceItem"]["Content"]["Patch"]["KB1"].update(
         PatchState="Superseded"), "unknown PatchState 'Superseded'"),
-    (lambda ci: ci.update(awsAccountId=None), "accountId is missing"),
+    (lambda ci: ci.update(awsAccountId=None), "awsAccountId is missing"),
     (lambda ci: ci["configuration"]["AWS:ComplianceItem"]["Content"].update(Patch=[1]),
      "Content.Patch is not an object"),
     (lambda ci: ci["configuration"]["AWS:ComplianceItem"]["Content"]["Patch"]["ComplianceSummary"]
