@@ -125,13 +125,13 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
         """, [ingested_at, load_id])
         con.execute("insert into object_landed select ci_id from batch_new")
         con.execute("""
-            insert into staging.instance_snapshots
+            insert into staging.instance_snapshots by name
             select * from batch_instances
             where ci_id in (select ci_id from batch_new)
             qualify row_number() over (partition by ci_id) = 1
         """)
         con.execute("""
-            insert into staging.patch_observations
+            insert into staging.patch_observations by name
             select * from batch_patches
             where ci_id in (select ci_id from batch_new)
             qualify row_number() over (partition by ci_id, patch_id) = 1
