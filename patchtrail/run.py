@@ -38,6 +38,7 @@ from patchtrail.warehouse.land import (
     record_load,
     record_object,
     record_rejected,
+    resolve_conflicts,
     start_object,
     start_run,
     undo_object,
@@ -85,6 +86,7 @@ class RunSummary:
     fleet: dict[str, Any] = field(default_factory=dict)
     top_accounts: list[dict[str, Any]] = field(default_factory=list)  # least compliant accounts
     queries: list[dict[str, Any]] = field(default_factory=list)   # CloudTrail Lake queries run
+    conflicts: int = 0          # variants landed under a known identity with other content
 
     def totals(self) -> dict[str, int]:
         objects = [o for o in self.objects if o.status != "ignored"]
@@ -159,6 +161,7 @@ class Run:
             return
         try:
             self.flush()
+            resolve_conflicts(self.con, load_id=self.summary.load_id)
             self.summary.instances_affected = merge_history(self.con)
             self._record_load("succeeded", None)
             self.con.execute("commit")
@@ -223,6 +226,7 @@ class Run:
         if not pending:
             return
         counts = land_batch(self.con, flat, load_id=self.summary.load_id, ingested_at=datetime.now(UTC))
+        self.summary.conflicts += counts.conflicts
         fill_event_ids(self.con, event_ids(flat))
         _log_rejects(flat)
         rejected = Counter(flat.rejected["source_ref"])
@@ -269,6 +273,7 @@ class Run:
                 counts: LandCounts = land_batch(self.con, flat, load_id=self.summary.load_id,
                                                 ingested_at=datetime.now(UTC))
                 _log_rejects(flat)
+                self.summary.conflicts += counts.conflicts
                 result.read += len(batch)
                 result.landed += counts.landed
                 result.duplicate += counts.duplicate

@@ -113,3 +113,20 @@ def config_api_ci(ci: dict[str, Any]) -> dict:
     if data["configuration"] is not None:
         data["configuration"] = orjson.dumps(data["configuration"]).decode()
     return data
+
+
+def patch_map(ci: dict[str, Any]) -> dict[str, Any]:
+    """The `Content.Patch` map of a Config-file CI built by `config_file_ci` (to mutate it)."""
+    return ci["configuration"]["AWS:ComplianceItem"]["Content"]["Patch"]
+
+
+def third_party_patch(pid: str, **extra: Any) -> dict[str, Any]:
+    """A patch entry as `PutComplianceItems --compliance-type Patch` writes it: no PatchState."""
+    return {"Id": pid, "Title": f"Title of {pid}", "Status": "NON_COMPLIANT", "Severity": "HIGH",
+            "PatchSeverity": "Important", "PatchGroup": "", **extra}
+
+
+def every_dialect(ci: dict[str, Any]) -> dict[str, dict]:
+    """The same CI in every dialect, by name."""
+    return {"config_file": copy.deepcopy(ci), "lake_event": lake_event(ci), "lake_row": lake_row(ci),
+            "config_api": config_api_ci(ci)}

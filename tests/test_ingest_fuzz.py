@@ -17,7 +17,6 @@ import json
 import tempfile
 from pathlib import Path
 
-import pytest
 from factories import config_file_ci, lake_event, lake_row, patch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -149,7 +148,6 @@ def _safely(convert, item):
         return None
 
 
-@pytest.mark.xfail(strict=True, reason="needs the transforms half of #11 (flatten never raises)")
 @settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(items=mutated_items())

@@ -58,6 +58,19 @@ def test_every_sample_lands_or_is_rejected_with_its_reason(everything):
     assert (api.status, api.landed) == ("landed", 1)
 
 
+def test_every_real_item_lands_once_whatever_route_it_took(everything):
+    summary, warehouse = everything
+    assert count(warehouse, "select count(*) from landing.configuration_items") == 8
+    assert count(warehouse, "select count(distinct ci_id) from landing.configuration_items") == 8
+    assert count(warehouse, "select count(*) from landing.rejected_records where record_ref is not null") == 0
+    # the Config file and the Lake events carry the same items, the state id spelt either way
+    assert summary.totals()["items_duplicate"] == 3
+    # the PutComplianceItems-style entry (no PatchState) lands as Unknown, out of the seed lists
+    assert count(warehouse, "select count(*) from staging.patch_observations "
+                            "where state = 'Unknown' and raw_state = ''") == 1
+    assert count(warehouse, "select count(*) from history.instance_compliance where is_deleted") == 1
+
+
 def test_files_that_are_not_delivery_files_are_noted_with_why(everything):
     summary, _ = everything
     notes = {n.split(": ", 1)[0].removeprefix(str(SAMPLES) + "/"): n.split(": ", 1)[1]

@@ -250,7 +250,6 @@ def test_a_line_that_is_not_utf8_rejects_that_line_only(tmp_path):
     assert "line 2" in [r[1] for r in rejected(wh)]
 
 
-@pytest.mark.xfail(strict=True, reason="needs the transforms half of #11 (normalise never raises)")
 def test_deep_nesting_inside_a_config_file_rejects_that_item_only(tmp_path):
     data = tmp_path / "in"
     data.mkdir()
@@ -370,3 +369,80 @@ def test_the_extraction_export_still_lands_with_a_multiline_statement(tmp_path):
     sign["files"][0]["fileHashValue"] = hashlib.sha256(data).hexdigest()
     (folder / "result_sign.json").write_bytes(orjson.dumps(sign))
     assert ingest_files([folder], warehouse=tmp_path / "w.duckdb").totals()["items_landed"] == 3
+
+
+# Deterministic under conflicts: same identity, different content.
+
+def _conflicting_pair():
+    first = config_file_ci("2026-03-05T06:00:00.000Z", [patch("KB1", "Missing"), patch("KB2")])
+    second = config_file_ci("2026-03-05T06:00:00.000Z", [patch("KB1", "Installed"), patch("KB2")])
+    assert first["configurationStateId"] == second["configurationStateId"]  # one identity
+    return first, second
+
+
+HISTORY = ("select * exclude (recorded_at) from history.patch_state order by all",
+           "select * exclude (recorded_at) from history.instance_compliance order by all")
+
+
+@pytest.mark.parametrize("how", ["two runs", "one run, two files", "one file"])
+def test_conflicting_variants_give_one_history_whatever_the_order(tmp_path, how):
+    a, b = _conflicting_pair()
+    results = []
+    for order, (x, y) in enumerate(((a, b), (b, a))):
+        data, wh = tmp_path / f"in{order}", tmp_path / f"w{order}.duckdb"
+        if how == "two runs":
+            write_config_file(data / "1" / "x.json.gz", [CIS[0], x])
+            ingest_files([data / "1"], warehouse=wh)
+            write_config_file(data / "2" / "y.json.gz", [y])
+            summary = ingest_files([data / "2"], warehouse=wh)
+        elif how == "one run, two files":
+            write_config_file(data / "x.json.gz", [CIS[0], x])
+            write_config_file(data / "y.json.gz", [y])
+            summary = ingest_files([data], warehouse=wh)
+        else:
+            write_config_file(data / "xy.json.gz", [CIS[0], x, y])
+            summary = ingest_files([data], warehouse=wh)
+        assert summary.conflicts == 1
+        results.append([_rows(wh, sql) for sql in HISTORY])
+        conflicts = _rows(wh, "select is_used, content_sha256 from landing.item_conflicts order by all")
+        assert len(conflicts) == 2 and [used for used, _ in conflicts].count(True) == 1
+        used = min(h for _, h in conflicts)
+        assert (True, used) in conflicts  # the smallest content hash is the one used
+        assert count(wh, "select count(*) from staging.instance_snapshots") == 2
+    assert results[0] == results[1]
+
+
+def test_a_streamed_object_undone_after_landing_a_winning_variant_leaves_the_old_one(tmp_path):
+    from patchtrail.settings import BATCH_ITEMS
+
+    a, b = _conflicting_pair()
+    wh = tmp_path / "w.duckdb"
+    write_config_file(tmp_path / "first" / "a.json.gz", [a])
+    ingest_files([tmp_path / "first"], warehouse=wh)
+    before = [_rows(wh, sql) for sql in HISTORY]
+    fillers = [config_file_ci(f"2026-03-06T{m // 60:02d}:{m % 60:02d}:00.000Z", [patch("A")],
+                              instance="i-0aaaaaaaaaaaaaaa1") for m in range(BATCH_ITEMS + 50)]
+    lines = [orjson.dumps(lake_event(ci, event_id=f"ev-{i}")) for i, ci in enumerate([b, *fillers])]
+    data = gzip.compress(b"\n".join(lines))
+    (tmp_path / "second").mkdir()
+    (tmp_path / "second" / "e.ndjson.gz").write_bytes(data[: len(data) - 100])  # breaks near the end
+    summary = ingest_files([tmp_path / "second"], warehouse=wh)
+    assert summary.objects[0].status == "rejected"
+    assert [_rows(wh, sql) for sql in HISTORY] == before
+    assert count(wh, "select count(*) from landing.configuration_items") == 1
+    assert count(wh, "select count(*) from landing.item_conflicts") == 0
+
+
+def test_a_copy_of_an_item_landed_before_content_hashes_is_a_duplicate(tmp_path):
+    a, _ = _conflicting_pair()
+    wh = tmp_path / "w.duckdb"
+    write_config_file(tmp_path / "a" / "a.json.gz", [a])
+    ingest_files([tmp_path / "a"], warehouse=wh)
+    from patchtrail.warehouse import connect
+
+    con = connect(wh)
+    con.execute("update landing.configuration_items set content_sha256 = null")  # as an old warehouse
+    con.close()
+    write_ndjson(tmp_path / "b" / "e.ndjson", [a])
+    summary = ingest_files([tmp_path / "b"], warehouse=wh)
+    assert summary.totals()["items_duplicate"] == 1 and summary.conflicts == 0

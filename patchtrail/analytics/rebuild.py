@@ -1,10 +1,13 @@
 """Rebuild staging, history and the derived marts from landing, in one transaction.
 
-Landing is immutable and holds every item's raw configuration JSON, so everything after it can be
-recomputed: each landed row is turned back into a CloudTrail Lake extraction row (the `lake_row`
-dialect: eventId, eventTime, accountId, awsRegion, resourceId, ciStatus, ciCaptureTime, ciStateId,
-configurationJson), flattened again by transforms.flatten, and the history is recomputed from
-scratch. Registers (marts.sla_policies, marts.waivers) are inputs, not derived, and are kept.
+Landing is immutable and holds every item's configuration JSON, so everything after it can be
+recomputed (patchtrail.warehouse.restage): each landed item is flattened again by today's
+transforms, and the history is recomputed from scratch. Of an item that arrived with conflicting
+contents, the variant with the smallest content_sha256 is used (landing.item_conflicts).
+A landed item that today's rules refuse (landed by an older patchtrail, e.g. a capture time
+before 2014 or a Content that is not a patch map) is left out of staging and history and recorded
+in landing.rejected_records (source 'rebuild', record_ref 'ci_id:<ci_id>'); the rebuild goes on.
+Registers (marts.sla_policies, marts.waivers) are inputs, not derived, and are kept.
 """
 
 from __future__ import annotations
@@ -14,28 +17,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from patchtrail.errors import PatchtrailError
 from patchtrail.settings import BATCH_ITEMS
 from patchtrail.warehouse import apply_schema, connect, scalar
 from patchtrail.warehouse.history import mark_all_affected, merge_history
-from patchtrail.warehouse.land import record_load
-from transforms.flatten import RawItem, flatten
+from patchtrail.warehouse.land import record_load, record_rejected
+from patchtrail.warehouse.restage import LANDED, restage
 
 #: The tables derived from landing, emptied and rebuilt (fixed names, in dependency order).
 DERIVED_TABLES = ("marts.patch_lists_by_item", "history.patch_state", "history.instance_compliance",
                   "staging.patch_observations", "staging.instance_snapshots")
-#: Landed rows in storage order (ingestion order, roughly capture order): streamed, not sorted,
-#: so memory stays bounded by the batch whatever the size of landing.
-_LANDED = """
-    select ci_id, event_id, event_time, account_id, aws_region, resource_type, resource_id,
-        item_status, captured_at, state_id, configuration_json, source, source_ref, record_ref
-    from landing.configuration_items
+#: The variant in use of every landed item (the smallest content_sha256 per ci_id), streamed a
+#: batch at a time so memory stays bounded by the batch whatever the size of landing.
+_LANDED = LANDED + """
+    qualify row_number() over (partition by ci_id order by coalesce(content_sha256, '')) = 1
 """
 
 
@@ -56,6 +55,7 @@ class RebuildSummary:
     instance_versions: int
     patch_versions: int
     seconds: float
+    refused: int = 0            # landed items today's rules refuse: left out, recorded
 
 
 def rebuild(warehouse: Path | str, *, on_progress: Callable[[int, int], None] | None = None,
@@ -98,29 +98,14 @@ def rebuild_connection(con: duckdb.DuckDBPyConnection, *,
     return summary
 
 
-def landed_as_lake_rows(rows: list[tuple]) -> list[RawItem]:
-    """Landed rows (as selected by _LANDED) as raw items of the `lake_row` dialect."""
-    items = []
-    for (_, event_id, event_time, account, region, rtype, resource_id, status, captured, state_id,
-         configuration, source, source_ref, record_ref) in rows:
-        payload: dict[str, Any] = {
-            "eventId": event_id, "eventTime": event_time, "accountId": account, "awsRegion": region,
-            "resourceType": rtype, "resourceId": resource_id, "ciStatus": status,
-            "ciCaptureTime": captured, "ciStateId": state_id, "configurationJson": configuration,
-        }
-        items.append(RawItem({k: v for k, v in payload.items() if v is not None}, source,
-                             source_ref, record_ref))
-    return items
-
-
 def _rebuild(con: duckdb.DuckDBPyConnection, load_id: int,
              on_progress: Callable[[int, int], None] | None, batch_size: int) -> RebuildSummary:
     total = int(scalar(con, "select count(*) from landing.configuration_items"))
     for table in DERIVED_TABLES:
         con.execute(f"delete from {table}")  # noqa: S608 (fixed names)
-    done = 0
+    done = refused = 0
     for rows in _landed_batches(con, batch_size):
-        _restage(con, rows)
+        refused += _restage(con, rows, load_id)
         done += len(rows)
         if on_progress:
             on_progress(done, total)
@@ -135,7 +120,7 @@ def _rebuild(con: duckdb.DuckDBPyConnection, load_id: int,
     """).fetchall()[0]
     return RebuildSummary(load_id=load_id, items=done, patch_observations=int(counts[0]),
                           instances=instances, instance_versions=int(counts[1]),
-                          patch_versions=int(counts[2]), seconds=0.0)
+                          patch_versions=int(counts[2]), seconds=0.0, refused=refused)
 
 
 def _landed_batches(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[tuple]]:
@@ -150,27 +135,18 @@ def _landed_batches(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[
         reader.close()
 
 
-def _restage(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
-    flat = flatten(landed_as_lake_rows(rows))
-    expected = [row[0] for row in rows]
-    got = flat.items["ci_id"].tolist() if not flat.items.empty else []
-    if len(flat.rejected) or got != expected:
-        bad = sorted(set(expected) - set(got))
-        reasons = flat.rejected["reason"].head(3).tolist()
-        raise RebuildError(f"{len(bad)} landed items did not flatten back to themselves "
-                           f"(first: {bad[:3]}; reasons: {reasons})")
-    con.register("rebuild_instances", pa.Table.from_pandas(flat.instances, preserve_index=False))
-    con.register("rebuild_patches", pa.Table.from_pandas(flat.patches, preserve_index=False))
+def _restage(con: duckdb.DuckDBPyConnection, rows: list[tuple], load_id: int) -> int:
+    """Stage landed rows again; those today's rules refuse are recorded. Returns how many."""
     try:
-        con.execute("insert into staging.instance_snapshots select * from rebuild_instances")
-        con.execute("""
-            insert into staging.patch_observations
-            select * from rebuild_patches
-            qualify row_number() over (partition by ci_id, patch_id) = 1
-        """)
-    finally:
-        con.unregister("rebuild_instances")
-        con.unregister("rebuild_patches")
+        result = restage(con, rows)
+    except ValueError as exc:
+        raise RebuildError(str(exc)) from None
+    for ci_id, source_ref, record_ref, reason in result.refused:
+        record_rejected(con, load_id=load_id, source="rebuild", source_ref=source_ref,
+                        record_ref=f"ci_id:{ci_id}",
+                        reason=f"landed item refused by today's rules and left out of history "
+                               f"({record_ref}): {reason}", payload=None, rejected_at=datetime.now(UTC))
+    return len(result.refused)
 
 
 def _record(con: duckdb.DuckDBPyConnection, load_id: int, started: datetime, summary: RebuildSummary,

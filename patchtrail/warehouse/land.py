@@ -1,4 +1,5 @@
-"""Land flattened batches: new items into landing + staging, duplicates counted, rejects kept.
+"""Land flattened batches: new items into landing + staging, duplicates counted, conflicts
+flagged and settled, rejects kept.
 
 Every function here runs inside the caller's transaction (see `patchtrail.run.Run`).
 """
@@ -14,6 +15,9 @@ import duckdb
 import pyarrow as pa
 
 from patchtrail.warehouse.connect import scalar
+from patchtrail.warehouse.history import run_sql
+from patchtrail.warehouse.restage import restage
+from patchtrail.warehouse.schema import load_sql
 from transforms.flatten import Flattened
 
 #: Largest payload kept per rejected record, in characters.
@@ -29,19 +33,24 @@ class LandCounts:
     rejected: int
     landed_by_ref: dict[str, int]
     duplicate_by_ref: dict[str, int]
+    conflicts: int = 0
 
 
 def start_run(con: duckdb.DuckDBPyConnection) -> int:
     """Prepare the run's scratch tables; return the next load id.
 
     affected_instances: instances whose history must be recomputed at the end of the run.
-    object_landed: ci_ids landed by the object being read (to undo them if it turns out bad).
+    object_landed: variants landed by the object being read (to undo them if it turns out bad),
+        and whether their staging rows were inserted with them.
+    run_conflicts: identities that got a conflicting variant (settled by resolve_conflicts).
     """
     con.execute(
         "create or replace temp table affected_instances "
         "(account_id varchar, aws_region varchar, instance_id varchar)"
     )
-    con.execute("create or replace temp table object_landed (ci_id varchar)")
+    con.execute("create or replace temp table object_landed "
+                "(ci_id varchar, content_sha256 varchar, is_staged boolean)")
+    con.execute("create or replace temp table run_conflicts (ci_id varchar)")
     return int(scalar(con, "select coalesce(max(load_id), 0) + 1 from landing.loads"))
 
 
@@ -60,9 +69,16 @@ def start_object(con: duckdb.DuckDBPyConnection) -> None:
 
 def undo_object(con: duckdb.DuckDBPyConnection, *, load_id: int, source_refs: set[str]) -> None:
     """Remove what the current object landed so far: a bad object lands nothing at all."""
-    con.execute("delete from staging.patch_observations where ci_id in (select ci_id from object_landed)")
-    con.execute("delete from staging.instance_snapshots where ci_id in (select ci_id from object_landed)")
-    con.execute("delete from landing.configuration_items where ci_id in (select ci_id from object_landed)")
+    con.execute("delete from staging.patch_observations where ci_id in "
+                "(select ci_id from object_landed where is_staged)")
+    con.execute("delete from staging.instance_snapshots where ci_id in "
+                "(select ci_id from object_landed where is_staged)")
+    con.execute("""
+        delete from landing.configuration_items as l
+        using object_landed as o
+        where l.ci_id = o.ci_id and l.content_sha256 is not distinct from o.content_sha256
+            and l.load_id = ?
+    """, [load_id])
     if source_refs:
         con.execute("delete from landing.rejected_records where load_id = ? and source_ref in "
                     "(select unnest(?::varchar[]))", [load_id, sorted(source_refs)])
@@ -94,7 +110,8 @@ def event_ids(flat: Flattened) -> pa.Table:
 
 def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
                ingested_at: datetime) -> LandCounts:
-    """Insert a batch's new items (by ci_id) and their staging rows; record its rejects.
+    """Insert a batch's new items and their staging rows; record its rejects (see
+    sql/warehouse/landing/land_batch.sql for what counts as new, duplicate and conflict).
 
     Lake event ids of duplicates are applied later, once the whole object proved good
     (see `fill_event_ids`)."""
@@ -105,53 +122,46 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
     con.register("batch_instances", _arrow(flat.instances))
     con.register("batch_patches", _arrow(flat.patches))
     try:
-        con.execute("""
-            create or replace temp table batch_new as
-            select *
-            from batch_items as b
-            where not exists (
-                select 1 from landing.configuration_items as l where l.ci_id = b.ci_id
-            )
-            qualify row_number() over (
-                partition by ci_id order by event_id is null, source_ref, record_ref
-            ) = 1
-        """)
+        run_sql(con, "landing/land_batch", ingested_at=ingested_at, load_id=load_id)
         landed_by_ref = dict(con.execute(
             "select source_ref, count(*) from batch_new group by source_ref").fetchall())
-        landed = sum(landed_by_ref.values())
-        con.execute("""
-            insert into landing.configuration_items
-            select ci_id, account_id, aws_region, resource_type, resource_id, instance_id,
-                captured_at, item_status, state_id, configuration_json, event_id, event_time,
-                dialect, source, source_ref, record_ref, ?::timestamptz, ?
-            from batch_new
-        """, [ingested_at, load_id])
-        con.execute("insert into object_landed select ci_id from batch_new")
-        con.execute("""
-            insert into staging.instance_snapshots
-            select * from batch_instances
-            where ci_id in (select ci_id from batch_new)
-            qualify row_number() over (partition by ci_id) = 1
-        """)
-        con.execute("""
-            insert into staging.patch_observations
-            select * from batch_patches
-            where ci_id in (select ci_id from batch_new)
-            qualify row_number() over (partition by ci_id, patch_id) = 1
-        """)
-        con.execute("""
-            insert into affected_instances
-            select distinct account_id, aws_region, instance_id from batch_new
-            except
-            select account_id, aws_region, instance_id from affected_instances
-        """)
+        # variants beyond the first one an identity ever had
+        conflicts = int(scalar(con, "select coalesce(sum(variants - (not was_landed)::int), 0) "
+                                    "from batch_conflicts"))
     finally:
         for name in ("batch_items", "batch_instances", "batch_patches"):
             con.unregister(name)
+    landed = sum(landed_by_ref.values())
     read_by_ref = flat.items["source_ref"].value_counts().to_dict()
     duplicate_by_ref = {ref: n - landed_by_ref.get(ref, 0) for ref, n in read_by_ref.items()}
     return LandCounts(landed=landed, duplicate=len(flat.items) - landed, rejected=rejected,
-                      landed_by_ref=landed_by_ref, duplicate_by_ref=duplicate_by_ref)
+                      landed_by_ref=landed_by_ref, duplicate_by_ref=duplicate_by_ref,
+                      conflicts=conflicts)
+
+
+def resolve_conflicts(con: duckdb.DuckDBPyConnection, *, load_id: int) -> int:
+    """Settle the run's conflicting variants: where the variant in use (the smallest
+    content_sha256) changed, staging is rebuilt from it and its instance marked affected.
+    Returns how many identities changed variant."""
+    if not scalar(con, "select count(*) from run_conflicts"):
+        return 0
+    cursor = con.execute(load_sql("landing/conflict_winners"), {"load_id": load_id})
+    rows = cursor.fetchall()
+    if not rows:
+        return 0
+    con.execute("create or replace temp table conflict_changed (ci_id varchar)")
+    con.executemany("insert into conflict_changed values (?)", [(r[0],) for r in rows])
+    con.execute("delete from staging.patch_observations where ci_id in (select ci_id from conflict_changed)")
+    con.execute("delete from staging.instance_snapshots where ci_id in (select ci_id from conflict_changed)")
+    restage(con, rows)
+    con.execute("""
+        insert into affected_instances
+        select distinct account_id, aws_region, instance_id
+        from landing.configuration_items where ci_id in (select ci_id from conflict_changed)
+        except
+        select account_id, aws_region, instance_id from affected_instances
+    """)
+    return len(rows)
 
 
 def record_rejected(con: duckdb.DuckDBPyConnection, *, load_id: int, source: str, source_ref: str,

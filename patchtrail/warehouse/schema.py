@@ -15,6 +15,7 @@ SCHEMA_OBJECTS = (
     "landing/source_objects",
     "landing/configuration_items",
     "landing/rejected_records",
+    "landing/item_conflicts",
     "landing/lake_queries",
     "landing/lake_watermarks",
     "staging/instance_snapshots",

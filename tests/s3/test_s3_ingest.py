@@ -72,8 +72,8 @@ def test_unchanged_rerun_reads_nothing_and_a_reuploaded_object_is_read_again(cli
 
 def test_listing_pages_through_more_than_1000_objects_in_one_region(client, bucket, warehouse):
     objects = {}
-    for n in range(1010):  # 2026/1/1 .. 2026/12/31 and on: month and day unpadded
-        day = date.fromordinal(date(2026, 1, 1).toordinal() + n % 365)
+    for n in range(1010):  # 2025/1/1 .. 2025/12/31 and on: month and day unpadded (all in the past)
+        day = date.fromordinal(date(2025, 1, 1).toordinal() + n % 365)
         ci = cis_for((day.year, day.month, day.day), count=1, instance=f"i-{n:017x}")
         objects[config_key((day.year, day.month, day.day), str(n), org=ORG_ID)] = config_body(ci)
     seed_many(bucket, objects)

@@ -8,6 +8,11 @@
 -- are known at known_at, in item order (capture time, numeric state id, state id, ci_id); a
 -- version starts where the tracked attributes differ from the previous row's. Cost grows with
 -- the items from from_at on, not with the instance's whole history.
+-- Tracked attributes: is_deleted, is_recorded, has_patch_map and every compliance attribute and
+-- count. A ResourceNotRecorded item (is_recorded = false, not deleted, attributes null) starts a
+-- version like any change does. Rows written before unknown_count / is_recorded existed (an
+-- upgraded warehouse) read as they were meant: unknown_count 0 where there is a patch map (unknown
+-- states were rejected then), is_recorded true.
 -- Reads: history.changed_instances, history.instance_compliance, staging.instance_snapshots,
 -- landing.configuration_items. Parameters: as for history.changed_instances.
 create or replace macro history.recomputed_instance_compliance(known_at, from_load) as table
@@ -45,6 +50,8 @@ sequence as (
         not_applicable_count, available_security_update_count, non_compliant_critical_count,
         non_compliant_high_count, non_compliant_medium_count, non_compliant_low_count,
         non_compliant_informational_count, non_compliant_unspecified_count,
+        case when has_patch_map then coalesce(unknown_count, 0) end as unknown_count,
+        coalesce(is_recorded, true) as is_recorded,
     from seeds
     union all
     select
@@ -56,6 +63,8 @@ sequence as (
         not_applicable_count, available_security_update_count, non_compliant_critical_count,
         non_compliant_high_count, non_compliant_medium_count, non_compliant_low_count,
         non_compliant_informational_count, non_compliant_unspecified_count,
+        case when has_patch_map then coalesce(unknown_count, 0) end as unknown_count,
+        coalesce(is_recorded, true) as is_recorded,
     from window_items
 ),
 tracked as (
@@ -67,7 +76,8 @@ tracked as (
             installed_pending_reboot_count, installed_rejected_count, missing_count, failed_count,
             not_applicable_count, available_security_update_count, non_compliant_critical_count,
             non_compliant_high_count, non_compliant_medium_count, non_compliant_low_count,
-            non_compliant_informational_count, non_compliant_unspecified_count
+            non_compliant_informational_count, non_compliant_unspecified_count, unknown_count,
+            is_recorded
         ) as attributes,
     from sequence
 ),
@@ -125,6 +135,8 @@ versions as (
         non_compliant_low_count,
         non_compliant_informational_count,
         non_compliant_unspecified_count,
+        unknown_count,
+        is_recorded,
     from version_starts
 )
 select * from versions

@@ -7,7 +7,10 @@
 -- and attributes cannot change. Items 1..n are the items captured at or after from_at that are
 -- known at known_at, in item order. A patch version continues while consecutive items report the
 -- patch with identical tracked attributes; an item that omits the patch or deletes the instance
--- ends it. Cost grows with the items from from_at on, not with the instance's whole history.
+-- ends it; so does a ResourceNotRecorded item, which reports no patches. Tracked attributes:
+-- state ... patch_group, raw_state (the PatchState text of an Unknown state) and
+-- installed_time_raw (InstalledTime text that did not parse).
+-- Cost grows with the items from from_at on, not with the instance's whole history.
 -- Reads: history.changed_instances, history.patch_state, staging.instance_snapshots,
 -- staging.patch_observations, landing.configuration_items.
 -- Parameters: as for history.changed_instances.
@@ -57,13 +60,15 @@ observations as (
     select
         account_id, aws_region, instance_id, patch_id, ci_id, valid_from as captured_at,
         recorded_at, 0::bigint as item_seq, state, compliance_status, severity, vendor_severity,
-        classification, title, installed_at, cve_ids, baseline_id, patch_group,
+        classification, title, installed_at, cve_ids, baseline_id, patch_group, raw_state,
+        installed_time_raw,
     from seeds
     union all
     select
         account_id, aws_region, instance_id, patch_id, ci_id, captured_at,
         recorded_at, item_seq, state, compliance_status, severity, vendor_severity,
-        classification, title, installed_at, cve_ids, baseline_id, patch_group,
+        classification, title, installed_at, cve_ids, baseline_id, patch_group, raw_state,
+        installed_time_raw,
     from window_observations
 ),
 tracked as (
@@ -71,7 +76,7 @@ tracked as (
         *,
         struct_pack(
             state, compliance_status, severity, vendor_severity, classification,
-            title, installed_at, cve_ids, baseline_id, patch_group
+            title, installed_at, cve_ids, baseline_id, patch_group, raw_state, installed_time_raw
         ) as attributes,
     from observations
 ),
@@ -141,6 +146,8 @@ versions as (
         cve_ids,
         baseline_id,
         patch_group,
+        raw_state,
+        installed_time_raw,
     from closed
 )
 select * from versions

@@ -1,7 +1,13 @@
 -- landing.configuration_items
--- Grain: one row per AWS Config configuration item of type AWS::SSM::PatchCompliance.
--- Key: ci_id = hash(account, region, resource id, capture time, item status, state id), so one
--- item arriving from several sources (Lake event, Lake export row, Config file) lands once.
+-- Grain: one row per variant of an AWS Config configuration item of type
+-- AWS::SSM::PatchCompliance: per (ci_id, content_sha256).
+-- ci_id = hash(account, region, resource id, capture time, item status, state id), so one item
+-- arriving from several sources (Lake event, Lake export row, Config file) lands once.
+-- content_sha256 = hash of its canonical configuration. Two items with the same ci_id and
+-- different content (a conflict: AWS should never send one) both land; the one with the
+-- smallest content_sha256 is the one staging and history use, whatever the order they came in
+-- (see landing.item_conflicts). A row landed before content_sha256 existed has none, counts as
+-- the same content as any later copy, and stays the one used.
 -- Immutable: rows are only ever added (a later Lake copy may fill event_id/event_time).
 create table if not exists landing.configuration_items (
     ci_id varchar not null,
@@ -22,4 +28,6 @@ create table if not exists landing.configuration_items (
     record_ref varchar not null,         -- where in that source (item N, line N)
     ingested_at timestamptz not null,    -- when the warehouse learned it (recording time)
     load_id bigint not null,
+    content_sha256 varchar,              -- hex SHA-256 of the canonical configuration (null: deletions)
 );
+alter table landing.configuration_items add column if not exists content_sha256 varchar;
