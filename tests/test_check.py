@@ -87,3 +87,22 @@ def test_the_cli_exits_non_zero_and_names_the_offending_rows(built, tmp_path):
     assert result.exit_code == 4
     assert "load_counts: read = landed + duplicate + skipped + rejected" in result.output
     assert "what=load 1" in result.output
+
+
+def test_rebuild_leaves_out_and_records_what_todays_rules_refuse(built, tmp_path):
+    from patchtrail.analytics.rebuild import rebuild
+
+    old = corrupted(built, tmp_path, """
+        insert into landing.configuration_items by name
+        select * replace ('00000000000000000000000000000000' as ci_id,
+                          timestamptz '2013-06-01 00:00:00+00' as captured_at)
+        from landing.configuration_items where item_status = 'OK' limit 1
+    """)  # an item an older patchtrail landed, with a capture time before AWS Config existed
+    summary = rebuild(old)
+    assert summary.refused == 1
+    con = connect(old, read_only=True)
+    (reason,) = con.execute("select reason from landing.rejected_records where source = 'rebuild' "
+                            "and record_ref = 'ci_id:00000000000000000000000000000000'").fetchone()
+    con.close()
+    assert "refused by today's rules" in reason and "2014" in reason
+    assert failing(old, full=True) == set()
