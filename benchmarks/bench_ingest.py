@@ -121,9 +121,14 @@ def naive(folder: Path) -> dict:
 
 
 def phases(stderr: str) -> dict[str, float]:
-    """The run's phase timings, from the `phases:` line the CLI logs with --verbose."""
+    """The run's phase timings, from the `phases:` line the CLI logs with --verbose, and the
+    published copy's time from the line that announces it."""
     found = re.findall(r"phases: (\{.*?\})", stderr)
-    return json.loads(found[-1]) if found else {}
+    result = json.loads(found[-1]) if found else {}
+    published = re.findall(r"published read-only copy: .* \(([0-9.]+) s\)", stderr)
+    if published:
+        result["publish"] = float(published[-1])
+    return result
 
 
 def median(runs: list[dict], key: str) -> float:

@@ -1,7 +1,12 @@
-"""A run: objects in, one warehouse transaction out (land, merge history, record the load).
+"""A run: objects in, history out, committed in chunks (land, merge history, record the load).
 
-A crash or a warehouse error mid-run rolls everything back (the warehouse stays as it was) and
-is then recorded in landing.loads with status 'failed'. Nothing an object holds can fail a run:
+A run commits every CHUNK_ITEMS items or so, at an object boundary: each chunk is one
+transaction and one row of landing.loads (the chunks of a run share its `run_id`), holding the
+chunk's landed items, its objects, and the history merged from them. So memory stays bounded
+whatever the input, and the warehouse is always consistent: history is what the landed items
+say. A crash or a warehouse error rolls back the chunk in progress only; it is recorded in
+landing.loads with status 'failed', and a re-run reads the objects that were not committed
+(recorded objects are skipped), so nothing is lost or duplicated. Nothing an object holds can fail a run:
 a bad record lands in landing.rejected_records, and an object that cannot be read (or whose
 reader breaks, for whatever reason) is rejected whole, named, and the run goes on.
 
@@ -17,8 +22,10 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
@@ -26,8 +33,11 @@ from typing import Any
 
 import duckdb
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from patchtrail.settings import BATCH_ITEMS
+from patchtrail.ingest.workers import Group
+from patchtrail.settings import BATCH_ITEMS, CHUNK_ITEMS
 from patchtrail.sources.base import ObjectError, ObjectUnreadable, SourceObject
 from patchtrail.warehouse.history import merge_history
 from patchtrail.warehouse.land import (
@@ -43,7 +53,7 @@ from patchtrail.warehouse.land import (
     start_run,
     undo_object,
 )
-from transforms.flatten import Flattened, RawItem, flatten
+from transforms.flatten import FlatTables, RawItem, flatten
 
 log = logging.getLogger("patchtrail")
 #: Rejected records logged one by one per batch; the rest are only counted.
@@ -74,7 +84,7 @@ class ObjectResult:
 class RunSummary:
     """The outcome of a run, as the CLI prints it and the flow publishes it."""
 
-    load_id: int
+    load_id: int                # the first chunk's load; every chunk's is in load_ids
     source: str
     warehouse: str
     started_at: datetime
@@ -87,20 +97,12 @@ class RunSummary:
     top_accounts: list[dict[str, Any]] = field(default_factory=list)  # least compliant accounts
     queries: list[dict[str, Any]] = field(default_factory=list)   # CloudTrail Lake queries run
     conflicts: int = 0          # variants landed under a known identity with other content
+    phases: dict[str, float] = field(default_factory=dict)   # seconds spent per step of the run
+    load_ids: list[int] = field(default_factory=list)
+    run_id: str = ""
 
     def totals(self) -> dict[str, int]:
-        objects = [o for o in self.objects if o.status != "ignored"]
-        return {
-            "objects_seen": len(objects),
-            "objects_read": sum(o.status != "unchanged" for o in objects),
-            "objects_unchanged": sum(o.status == "unchanged" for o in objects),
-            "objects_rejected": sum(o.status == "rejected" for o in objects),
-            "items_read": sum(o.read for o in objects),
-            "items_landed": sum(o.landed for o in objects),
-            "items_duplicate": sum(o.duplicate for o in objects),
-            "items_skipped": sum(o.skipped for o in objects),
-            "items_rejected": sum(o.rejected for o in objects),
-        }
+        return totals_of(self.objects)
 
     @property
     def rejected_anything(self) -> bool:
@@ -112,6 +114,37 @@ class RunSummary:
         data["started_at"] = self.started_at.isoformat()
         data["totals"] = self.totals()
         return data
+
+
+def totals_of(results: list[ObjectResult]) -> dict[str, int]:
+    """Objects and items, by what happened to them (the counts of landing.loads)."""
+    objects = [o for o in results if o.status != "ignored"]
+    return {
+        "objects_seen": len(objects),
+        "objects_read": sum(o.status != "unchanged" for o in objects),
+        "objects_unchanged": sum(o.status == "unchanged" for o in objects),
+        "objects_rejected": sum(o.status == "rejected" for o in objects),
+        "items_read": sum(o.read for o in objects),
+        "items_landed": sum(o.landed for o in objects),
+        "items_duplicate": sum(o.duplicate for o in objects),
+        "items_skipped": sum(o.skipped for o in objects),
+        "items_rejected": sum(o.rejected for o in objects),
+    }
+
+
+class Phases:
+    """Wall seconds per step of a run (list, open, read, flatten, land, merge, commit)."""
+
+    def __init__(self, into: dict[str, float]) -> None:
+        self.into = into
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.into[name] = self.into.get(name, 0.0) + time.perf_counter() - t0
 
 
 class ReadFailed(Exception):
@@ -138,21 +171,35 @@ class Run:
     def __init__(self, con: duckdb.DuckDBPyConnection, *, source: str, warehouse: str,
                  parameters: dict[str, Any],
                  on_object: Callable[[ObjectResult], None] | None = None,
-                 now: datetime | None = None) -> None:
+                 on_chunk: Callable[[duckdb.DuckDBPyConnection, RunSummary, list[ObjectResult]], None]
+                 | None = None,
+                 now: datetime | None = None, chunk_items: int = CHUNK_ITEMS) -> None:
+        """Args:
+            on_object: called after each object (progress bars).
+            on_chunk: called in each chunk's transaction, before its history is merged, with
+                the chunk's object results (a source records its own rows there).
+            chunk_items: items per committed chunk (at object boundaries)."""
         self.con = con
         self.source = source
         self.parameters = parameters
         self.on_object = on_object
+        self.on_chunk = on_chunk
         self.now = now or datetime.now(UTC)
+        self.chunk_items = chunk_items
         self._clock = time.monotonic()
         self._pending: list[_Pending] = []
         self._pending_items = 0
+        self._chunk: list[ObjectResult] = []
+        self._chunk_read = 0
+        self._chunk_affected = 0
+        self.load_id = 0
         self.summary = RunSummary(load_id=0, source=source, warehouse=warehouse,
-                                  started_at=datetime.now(UTC))
+                                  started_at=datetime.now(UTC), run_id=uuid.uuid4().hex)
+        self.timed = Phases(self.summary.phases)
 
     def __enter__(self) -> Run:
-        self.con.execute("begin transaction")
-        self.summary.load_id = start_run(self.con)
+        self._begin()
+        self.summary.load_id = self.load_id
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -160,15 +207,42 @@ class Run:
             self._fail(exc)
             return
         try:
-            self.flush()
-            resolve_conflicts(self.con, load_id=self.summary.load_id)
-            self.summary.instances_affected = merge_history(self.con)
-            self._record_load("succeeded", None)
-            self.con.execute("commit")
+            self._commit(final=True)
         except BaseException as failure:
             self._fail(failure)
             raise
         self.summary.seconds = time.monotonic() - self._clock
+
+    def checkpoint(self) -> None:
+        """Commit the chunk so far (when it holds CHUNK_ITEMS items) and start the next one."""
+        if self._chunk_read + self._pending_items < self.chunk_items:
+            return
+        self._commit(final=False)  # a failure here is the run's: __exit__ rolls the chunk back
+        self._begin()
+
+    def _begin(self) -> None:
+        self.con.execute("begin transaction")
+        self.load_id = start_run(self.con)
+        self.summary.load_ids.append(self.load_id)
+
+    def _commit(self, *, final: bool) -> None:
+        """Land what is pending, let the source record its rows, merge history, record the
+        chunk's load and commit. An empty last chunk after others records nothing."""
+        self.flush()
+        if final and not self._chunk and len(self.summary.load_ids) > 1:
+            self.con.execute("rollback")
+            self.summary.load_ids.pop()
+            return
+        if self.on_chunk:
+            self.on_chunk(self.con, self.summary, self._chunk)
+        with self.timed("merge"):
+            resolve_conflicts(self.con, load_id=self.load_id)
+            self._chunk_affected = merge_history(self.con)
+            self.summary.instances_affected += self._chunk_affected
+        with self.timed("commit"):
+            self._record_load("succeeded", None)
+            self.con.execute("commit")
+        self._chunk, self._chunk_read, self._chunk_affected = [], 0, 0
 
     def unchanged(self, obj: SourceObject) -> None:
         """Note an object skipped because the same content was read before."""
@@ -199,7 +273,8 @@ class Run:
             return
         guarded = _guarded(items)
         try:
-            raws = list(islice(guarded, BATCH_ITEMS + 1))
+            with self.timed("read"):
+                raws = list(islice(guarded, BATCH_ITEMS + 1))
         except ReadFailed as failure:
             self._reject(obj, result, failure.error, payload)
             return
@@ -222,25 +297,57 @@ class Run:
         if not self._pending:
             return
         pending, self._pending, self._pending_items = self._pending, [], 0
-        pending, flat = self._flatten_pending(pending)
-        if not pending:
-            return
-        counts = land_batch(self.con, flat, load_id=self.summary.load_id, ingested_at=datetime.now(UTC))
-        self.summary.conflicts += counts.conflicts
-        fill_event_ids(self.con, event_ids(flat))
-        _log_rejects(flat)
-        rejected = Counter(flat.rejected["source_ref"])
-        for p in pending:
-            refs = {raw.source_ref for raw in p.raws}
-            skipped = Counter({t: n for (ref, t), n in flat.skipped_by_ref.items() if ref in refs})
-            p.result.read = len(p.raws)
-            p.result.landed = sum(counts.landed_by_ref.get(ref, 0) for ref in refs)
-            p.result.duplicate = sum(counts.duplicate_by_ref.get(ref, 0) for ref in refs)
-            p.result.rejected = sum(rejected[ref] for ref in refs)
-            p.result.skipped, p.result.skipped_types = sum(skipped.values()), dict(skipped)
-            self._done(p.obj, p.result)
+        with self.timed("flatten"):
+            pending, flat = self._flatten_pending(pending)
+        if pending:
+            self._land_together([(p.obj, p.result, {raw.source_ref for raw in p.raws}, len(p.raws))
+                                 for p in pending], FlatTables.of(flat))
 
-    def _flatten_pending(self, pending: list[_Pending]) -> tuple[list[_Pending], Flattened]:
+    def land_group(self, group: Group, *, payload: Callable[[SourceObject], bytes | None]) -> list[SourceObject]:
+        """Land a group of objects a worker read and flattened (see patchtrail.ingest.workers).
+
+        Returns the objects too large for a group, for the caller to land with `land`."""
+        self.flush()
+        together, oversized = [], []
+        for read in group.objects:
+            result = ObjectResult(uri=read.obj.uri, format=read.obj.format, status="landed",
+                                  size=read.obj.size)
+            if read.oversized:
+                oversized.append(read.obj)
+            elif read.obj.error:
+                self._reject(read.obj, result, ObjectError(f"{read.obj.uri}: {read.obj.error}"),
+                             lambda obj=read.obj: payload(obj))
+            elif read.error:
+                self._reject(read.obj, result, read.error.error(), lambda obj=read.obj: payload(obj))
+            else:
+                together.append((read.obj, result, read.refs, read.read))
+        if together and group.tables is not None:
+            self._land_together(together, group.tables)
+        else:
+            for obj, result, _, _ in together:
+                self._done(obj, result)
+        return oversized
+
+    def _land_together(self, objects: list[tuple[SourceObject, ObjectResult, set[str], int]],
+                       flat: FlatTables) -> None:
+        """Land one flattened batch holding several objects' items; account each object by
+        the source_refs of its items."""
+        with self.timed("land"):
+            counts = land_batch(self.con, flat, load_id=self.load_id, ingested_at=datetime.now(UTC))
+            self.summary.conflicts += counts.conflicts
+            fill_event_ids(self.con, event_ids(flat))
+        _log_rejects(flat)
+        rejected = _by_ref(flat.rejected)
+        for obj, result, refs, read in objects:
+            skipped = Counter({t: n for (ref, t), n in flat.skipped_by_ref.items() if ref in refs})
+            result.read = read
+            result.landed = sum(counts.landed_by_ref.get(ref, 0) for ref in refs)
+            result.duplicate = sum(counts.duplicate_by_ref.get(ref, 0) for ref in refs)
+            result.rejected = sum(rejected.get(ref, 0) for ref in refs)
+            result.skipped, result.skipped_types = sum(skipped.values()), dict(skipped)
+            self._done(obj, result)
+
+    def _flatten_pending(self, pending: list[_Pending]) -> tuple[list[_Pending], Any]:
         """Flatten the pending objects together; should flatten ever break, find the object
         that breaks it and reject that one alone."""
         try:
@@ -267,11 +374,13 @@ class Run:
             for batch in _batches(iter(items), BATCH_ITEMS):
                 refs.update(raw.source_ref for raw in batch)
                 try:
-                    flat = flatten(batch, now=self.now)
+                    with self.timed("flatten"):
+                        flat = FlatTables.of(flatten(batch, now=self.now))
                 except Exception as exc:  # noqa: BLE001 - a flatten bug must not fail the run
                     raise ReadFailed(exc) from exc
-                counts: LandCounts = land_batch(self.con, flat, load_id=self.summary.load_id,
-                                                ingested_at=datetime.now(UTC))
+                with self.timed("land"):
+                    counts: LandCounts = land_batch(self.con, flat, load_id=self.load_id,
+                                                    ingested_at=datetime.now(UTC))
                 _log_rejects(flat)
                 self.summary.conflicts += counts.conflicts
                 result.read += len(batch)
@@ -281,7 +390,7 @@ class Run:
                 skipped.update(flat.skipped)
                 events.append(event_ids(flat))
         except ReadFailed as failure:
-            undo_object(self.con, load_id=self.summary.load_id, source_refs=refs)
+            undo_object(self.con, load_id=self.load_id, source_refs=refs)
             self._reject(obj, ObjectResult(uri=result.uri, format=result.format, status="rejected",
                                            size=result.size), failure.error, payload)
             return
@@ -307,7 +416,7 @@ class Run:
         result.status, result.error, result.retry = "rejected", message, retry
         result.read = result.landed = result.duplicate = result.skipped = result.rejected = 0
         result.skipped_types = {}
-        record_rejected(self.con, load_id=self.summary.load_id, source=self.source,
+        record_rejected(self.con, load_id=self.load_id, source=self.source,
                         source_ref=obj.uri, record_ref=None, reason=message,
                         payload=_safe(payload), rejected_at=datetime.now(UTC))
         self._done(obj, result)
@@ -316,23 +425,28 @@ class Run:
         if result.status != "unchanged":
             self._record(obj, result, digest=None if result.retry else obj.digest)
         self.summary.objects.append(result)
+        self._chunk.append(result)
+        self._chunk_read += result.read
         if self.on_object:
             self.on_object(result)
 
     def _record(self, obj: SourceObject, result: ObjectResult, *, digest: str | None) -> None:
         sha256, etag = (digest, None) if self.source == "file" else (None, digest)
-        record_object(self.con, load_id=self.summary.load_id, source=self.source, uri=obj.uri,
+        record_object(self.con, load_id=self.load_id, source=self.source, uri=obj.uri,
                       sha256=sha256, etag=etag, size=obj.size, fmt=obj.format, status=result.status,
                       counts=asdict(result), error=result.error, recorded_at=datetime.now(UTC))
 
     def _record_load(self, status: str, error: str | None) -> None:
+        """The chunk's row of landing.loads: its own objects' counts, the run's parameters."""
         values: dict[str, Any] = {
-            "load_id": self.summary.load_id, "source": self.source,
+            "load_id": self.load_id, "source": self.source,
             "parameters": orjson.dumps(self.parameters, default=str).decode(),
             "started_at": self.summary.started_at, "finished_at": datetime.now(UTC),
-            "status": status, "instances_affected": self.summary.instances_affected, "error": error,
+            "status": status, "instances_affected": self._chunk_affected, "error": error,
+            "run_id": self.summary.run_id,
+            "phases": orjson.dumps({k: round(v, 3) for k, v in self.summary.phases.items()}).decode(),
         }
-        values.update(self.summary.totals())
+        values.update(totals_of(self._chunk))
         record_load(self.con, values)
 
     def _fail(self, exc: BaseException | None) -> None:
@@ -346,7 +460,7 @@ class Run:
             self._record_load("failed", f"{type(exc).__name__}: {exc}")
             self.con.execute("commit")
         except duckdb.Error:
-            log.exception("could not record the failed load %s", self.summary.load_id)
+            log.exception("could not record the failed load %s", self.load_id)
 
 
 def _guarded(items: Iterable[RawItem]) -> Iterator[RawItem]:
@@ -362,12 +476,19 @@ def _guarded(items: Iterable[RawItem]) -> Iterator[RawItem]:
         yield item
 
 
-def _log_rejects(flat: Flattened) -> None:
-    for row in flat.rejected.head(LOGGED_REJECTS).itertuples():
-        log.warning("rejected %s %s: %s", row.source_ref, row.record_ref, row.reason)
-    if len(flat.rejected) > LOGGED_REJECTS:
+def _log_rejects(flat: FlatTables) -> None:
+    for row in flat.rejected.slice(0, LOGGED_REJECTS).to_pylist():
+        log.warning("rejected %s %s: %s", row["source_ref"], row["record_ref"], row["reason"])
+    if flat.rejected.num_rows > LOGGED_REJECTS:
         log.warning("... %d more records rejected (see landing.rejected_records)",
-                    len(flat.rejected) - LOGGED_REJECTS)
+                    flat.rejected.num_rows - LOGGED_REJECTS)
+
+
+def _by_ref(table: pa.Table) -> dict[str, int]:
+    """Rows of a table per source_ref."""
+    if table.num_rows == 0:
+        return {}
+    return {v["values"]: v["counts"] for v in pc.value_counts(table["source_ref"]).to_pylist()}
 
 
 def _safe(payload: Callable[[], bytes | None]) -> bytes | None:

@@ -10,6 +10,8 @@ SQL_DIR = PROJECT_ROOT / "sql"
 
 #: Configuration items flattened and landed per batch: memory stays bounded by this.
 BATCH_ITEMS = 500
+#: Items per committed chunk of a run (at object boundaries): the run's memory is bounded by it.
+CHUNK_ITEMS = 2000
 
 PATCH_COMPLIANCE = "AWS::SSM::PatchCompliance"
 RESOURCE_ID_PREFIX = "AWS::SSM::ManagedInstanceInventory/"

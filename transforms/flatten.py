@@ -150,10 +150,36 @@ class Flattened:
     #: skipped items per (source_ref, resource type), to attribute them to their objects
     skipped_by_ref: Counter[tuple[str, str]] = field(default_factory=Counter)
 
+    #: the same frames as Arrow tables (items, instances, patches, rejected), when built so
+    tables: tuple[pa.Table, pa.Table, pa.Table, pa.Table] | None = field(default=None, repr=False)
+
     @property
     def counts(self) -> dict[str, int]:
         return {"items": len(self.items), "patches": len(self.patches),
                 "rejected": len(self.rejected), "skipped": sum(self.skipped.values())}
+
+
+@dataclass
+class FlatTables:
+    """A batch's frames as Arrow tables: what landing reads, and cheap to send between processes."""
+
+    items: pa.Table
+    instances: pa.Table
+    patches: pa.Table
+    rejected: pa.Table
+    skipped: Counter[str] = field(default_factory=Counter)
+    skipped_by_ref: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    @classmethod
+    def of(cls, flat: Flattened) -> FlatTables:
+        """The Arrow tables of `flat` (its own when it kept them, else converted)."""
+        if flat.tables is not None:
+            items, instances, patches, rejected = flat.tables
+        else:
+            items, instances, patches, rejected = (
+                pa.Table.from_pandas(frame, preserve_index=False)
+                for frame in (flat.items, flat.instances, flat.patches, flat.rejected))
+        return cls(items, instances, patches, rejected, flat.skipped, flat.skipped_by_ref)
 
 
 def normal_state(value: Any) -> str | None:
@@ -329,9 +355,11 @@ class _Batch:
             items = items.filter(pa.array(keep))
             instances = instances.filter(pa.array(keep))
             patch_table = patch_table.filter(pa.array(keep[item_of_row]))
+        rejected = pa.table(self.rejected, schema=REJECTED_SCHEMA)
         return Flattened(
             items=_to_pandas(items), instances=_to_pandas(instances), patches=_to_pandas(patch_table),
-            rejected=_to_pandas(pa.table(self.rejected, schema=REJECTED_SCHEMA)), skipped=self.skipped,
+            rejected=_to_pandas(rejected), skipped=self.skipped,
+            tables=(items, instances, patch_table, rejected),
             skipped_by_ref=self.skipped_by_ref,
         )
 

@@ -77,10 +77,14 @@ def after_run(warehouse: Path) -> None:
     """Refresh the published read-only copy, when the settings ask for it."""
     cfg = settings()
     if cfg.publish_after_run:
+        import time
+
         from patchtrail.publish.copy import publish_copy
 
+        t0 = time.perf_counter()
         copy = publish_copy(warehouse, cfg.published_copy)
-        console.stderr.print(f"published read-only copy: {copy.path}", highlight=False)
+        console.stderr.print(f"published read-only copy: {copy.path} ({time.perf_counter() - t0:.2f} s)",
+                             highlight=False, markup=False)
 
 
 

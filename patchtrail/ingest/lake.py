@@ -124,6 +124,7 @@ class LakeSource:
         self.concurrency = concurrency or max(1, min(settings.max_concurrency, 9))
         self._read_window = read_window
         self._reads: dict[str, WindowRead] = {}
+        self._landed: list[Window] = []    # across the run's chunks
         self.parameters: dict[str, Any] = {
             "stores": [s.id for s in stores],
             "ranges": {k: [v[0], v[1]] for k, v in plan.ranges.items()},
@@ -137,9 +138,10 @@ class LakeSource:
         return self._read_window(obj.ref, done)
 
     def record(self, con: Any, summary: RunSummary, results: list[ObjectResult]) -> None:
-        """Every query to landing.lake_queries; each store's watermark moved across the unbroken
-        run of windows that landed."""
-        landed: list[Window] = []
+        """Every query of the chunk's windows to landing.lake_queries; each store's watermark
+        moved across the unbroken run of windows that landed (in this chunk or an earlier one
+        of the run)."""
+        landed = self._landed
         for result in results:
             done = self._reads.get(result.uri)
             if done is None:

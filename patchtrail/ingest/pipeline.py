@@ -13,6 +13,9 @@ cannot be read, that a path that does not exist records nothing.
 
 from __future__ import annotations
 
+import json
+import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,16 +25,20 @@ import duckdb
 
 from patchtrail.errors import InvalidInput
 from patchtrail.ingest.readahead import read_ahead
+from patchtrail.ingest.workers import WorkerPool, plan_groups, worker_count
 from patchtrail.run import ObjectResult, Run, RunSummary
+from patchtrail.settings import CHUNK_ITEMS
 from patchtrail.sources.base import Listing, Source, SourceObject
 from patchtrail.warehouse import apply_schema, connect
 from patchtrail.warehouse.land import recorded_objects
+
+log = logging.getLogger("patchtrail")
 
 
 def ingest(source: Source, *, warehouse: Path | str, listing: Listing | None = None,
            on_object: Callable[[ObjectResult], None] | None = None,
            on_listed: Callable[[int, int], None] | None = None,
-           now: datetime | None = None) -> RunSummary:
+           now: datetime | None = None, chunk_items: int = CHUNK_ITEMS) -> RunSummary:
     """Land everything new in `source` into the warehouse, in one run.
 
     Args:
@@ -39,9 +46,12 @@ def ingest(source: Source, *, warehouse: Path | str, listing: Listing | None = N
         on_object: called after each object (progress bars, flow logs).
         on_listed: called once with (objects to consider, their bytes).
         now: the run's clock (capture times more than a day after it are rejected).
+        chunk_items: items per committed chunk (see patchtrail.run).
     Raises InvalidInput, recording nothing, when every path or prefix named does not exist.
     """
+    clock = time.perf_counter()
     listing = listing if listing is not None else source.list()
+    listed = time.perf_counter() - clock
     if listing.not_found and not listing.objects and not listing.ignored:
         raise InvalidInput(f"no such file or folder: {', '.join(listing.not_found)}")
     if on_listed:
@@ -51,7 +61,10 @@ def ingest(source: Source, *, warehouse: Path | str, listing: Listing | None = N
         apply_schema(con)
         seen = recorded_objects(con, source.name)
         run = Run(con, source=source.name, warehouse=str(warehouse), parameters=source.parameters,
-                  on_object=on_object, now=now)
+                  on_object=on_object, on_chunk=getattr(source, "record", None), now=now,
+                  chunk_items=chunk_items)
+        run.summary.phases["list"] = listed
+        run.summary.phases["open"] = time.perf_counter() - clock - listed
         with run:
             for obj in listing.ignored:
                 run.ignore(obj, record=obj.digest is not None and (obj.uri, obj.digest) not in seen)
@@ -64,17 +77,41 @@ def ingest(source: Source, *, warehouse: Path | str, listing: Listing | None = N
                     run.unchanged(obj)
                 else:
                     todo.append(obj)
-            for obj, items in read_ahead(todo, _reader(source), workers=source.concurrency):
-                run.land(obj, items, payload=lambda obj=obj: _payload(source, obj))
-            record = getattr(source, "record", None)
-            if record:
-                run.flush()  # every object's result is known before the source records its own
-                record(con, run.summary, run.summary.objects)
+            _land_all(run, source, todo)
         run.summary.not_found = list(listing.not_found)
-        summarise_fleet(con, run.summary)
+        with run.timed("summary"):
+            summarise_fleet(con, run.summary)
+        log.info("phases: %s", json.dumps({k: round(v, 3) for k, v in run.summary.phases.items()}))
         return run.summary
     finally:
         con.close()
+
+
+def _land_all(run: Run, source: Source, todo: list[SourceObject]) -> None:
+    """Read and land every object: in worker processes when the source allows it and the work
+    is worth their start-up (patchtrail.ingest.workers), else in threads or in this process."""
+    workers = worker_count(source, todo)
+    if workers:
+        with WorkerPool(workers) as pool:
+            for group in _timed_groups(run, pool.groups(source, plan_groups(todo), run.now)):
+                for obj in run.land_group(group, payload=lambda obj: _payload(source, obj)):
+                    run.land(obj, _reader(source)(obj), payload=lambda obj=obj: _payload(source, obj))
+                run.checkpoint()
+        return
+    for obj, items in read_ahead(todo, _reader(source), workers=source.concurrency):
+        run.land(obj, items, payload=lambda obj=obj: _payload(source, obj))
+        run.checkpoint()
+
+
+def _timed_groups(run: Run, groups):
+    """The worker pool's groups, the wait for each counted as the run's `read` time."""
+    iterator = iter(groups)
+    while True:
+        with run.timed("read"):
+            group = next(iterator, None)
+        if group is None:
+            return
+        yield group
 
 
 def new_objects(source: Source, listing: Listing, warehouse: Path | str) -> list[SourceObject]:

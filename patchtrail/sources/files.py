@@ -61,6 +61,7 @@ class FileSource:
 
     name = SOURCE
     concurrency = 1
+    readable_in_workers = True     # objects are paths: a worker process can read them too
 
     def __init__(self, paths: Iterable[Path | str], *, follow_symlinks: bool = False,
                  public_keys: PublicKeys | None = None) -> None:

@@ -48,6 +48,15 @@ class PublicKeys:
         self._lookup = lookup
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (for worker processes) unless keys are looked up live."""
+        if self._lookup is not None:
+            raise TypeError("keys looked up through ListPublicKeys cannot go to another process")
+        return {"listed": self._listed, "trusted": self._trusted}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(listed=state["listed"], trusted=state["trusted"])  # type: ignore[misc]
+
     @classmethod
     def from_file(cls, path: Path | str) -> PublicKeys:
         """Keys from a file: `aws cloudtrail list-public-keys` JSON, or one DER/PEM key."""

@@ -106,7 +106,8 @@ def _rebuild_check(con: duckdb.DuckDBPyConnection, *, full: bool, sample: int,
         apply_schema(scratch)
         con.execute("create or replace temp table check_keys (account_id varchar, aws_region varchar, "
                     "instance_id varchar)")
-        con.executemany("insert into check_keys values (?, ?, ?)", chosen)
+        if chosen:
+            con.executemany("insert into check_keys values (?, ?, ?)", chosen)
         landed = con.sql("select l.* from landing.configuration_items as l "
                          "semi join check_keys using (account_id, aws_region, instance_id)").to_arrow_table()
         scratch.register("landed", landed)

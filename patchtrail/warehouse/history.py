@@ -1,11 +1,18 @@
-"""Merge SCD2 history after a run: recompute only what the run's items can change.
+"""Merge SCD2 history after a run: append where the new item comes last, recompute the rest.
 
 A run's new items (landing load `from_load`) can only change an instance's history from the
-capture time of its earliest new item (`from_at`) on. So for each changed instance the versions
-that ended before `from_at` stay as they are; the version open at `from_at` (the "seed") and
-everything after it are recomputed from the items captured since `from_at`. The cost grows with
-the increment, not with the history, and the result is identical to a full recomputation
-(tests/test_history.py and tests/analytics/test_history_incremental.py check both).
+capture time of its earliest new item (`from_at`) on. Two ways, with the same result:
+
+- append (history/append_*.sql): an instance that got exactly one item, captured after all its
+  others (the daily case), gets set-based close and insert: the current versions the item
+  changes or omits end at its capture time, the versions it starts are inserted. Nothing else
+  is read or written.
+- recompute (history/recomputed_*.sql): for every other instance (late, out-of-order or several
+  items) the versions that ended before `from_at` stay; the version open at `from_at` (the
+  "seed") and everything after it are recomputed from the items captured since `from_at`.
+
+The cost grows with the increment, not with the history, and the result is identical to a full
+recomputation (tests/test_history.py and tests/analytics/test_history_incremental.py check it).
 """
 
 from __future__ import annotations
@@ -18,6 +25,9 @@ from patchtrail.warehouse.connect import scalar
 from patchtrail.warehouse.schema import load_sql
 
 _PARAMETER = re.compile(r"\$([a-z_]+)")
+#: Temp tables a merge leaves behind (fixed names), dropped when it ends.
+_SCRATCH = ("changed_history", "append_items", "recompute_history", "append_instance_versions",
+            "append_patch_changes", "recomputed_instance_compliance", "recomputed_patch_state")
 
 
 def merge_history(con: duckdb.DuckDBPyConnection, *, from_load: int | None = None) -> int:
@@ -33,12 +43,17 @@ def merge_history(con: duckdb.DuckDBPyConnection, *, from_load: int | None = Non
     if affected:
         if from_load is None:
             from_load = current_load_id(con)
-        run_sql(con, "history/stage_recomputed_history", from_load=from_load)
-        run_sql(con, "history/delete_affected_history")
-        run_sql(con, "history/merge_instance_compliance")
-        run_sql(con, "history/merge_patch_state")
+        run_sql(con, "history/merge_scope", from_load=from_load)
+        if scalar(con, "select count(*) from append_items"):
+            run_sql(con, "history/append_instance_compliance")
+            run_sql(con, "history/append_patch_state")
+        if scalar(con, "select count(*) from recompute_history"):
+            run_sql(con, "history/stage_recomputed_history", from_load=from_load)
+            run_sql(con, "history/delete_affected_history")
+            run_sql(con, "history/merge_instance_compliance")
+            run_sql(con, "history/merge_patch_state")
         run_sql(con, "marts/refresh_patch_lists_by_load", load_id=from_load)
-        for table in ("changed_history", "recomputed_instance_compliance", "recomputed_patch_state"):
+        for table in _SCRATCH:
             con.execute(f"drop table if exists temp.{table}")  # fixed names
     return int(affected)
 

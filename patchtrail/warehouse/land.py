@@ -13,12 +13,13 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from patchtrail.warehouse.connect import scalar
 from patchtrail.warehouse.history import run_sql
 from patchtrail.warehouse.restage import restage
 from patchtrail.warehouse.schema import load_sql
-from transforms.flatten import Flattened
+from transforms.flatten import FlatTables
 
 #: Largest payload kept per rejected record, in characters.
 MAX_PAYLOAD = 1 << 20
@@ -102,13 +103,13 @@ def fill_event_ids(con: duckdb.DuckDBPyConnection, events: pa.Table) -> None:
         con.unregister("object_events")
 
 
-def event_ids(flat: Flattened) -> pa.Table:
+def event_ids(flat: FlatTables) -> pa.Table:
     """(ci_id, event_id, event_time) of a batch's items that came through CloudTrail Lake."""
-    items = flat.items[flat.items["event_id"].notna()][["ci_id", "event_id", "event_time"]]
-    return _arrow(items)
+    items = flat.items.select(["ci_id", "event_id", "event_time"])
+    return items.filter(pc.is_valid(items["event_id"]))
 
 
-def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
+def land_batch(con: duckdb.DuckDBPyConnection, flat: FlatTables, *, load_id: int,
                ingested_at: datetime) -> LandCounts:
     """Insert a batch's new items and their staging rows; record its rejects (see
     sql/warehouse/landing/land_batch.sql for what counts as new, duplicate and conflict).
@@ -116,13 +117,15 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
     Lake event ids of duplicates are applied later, once the whole object proved good
     (see `fill_event_ids`)."""
     rejected = _land_rejected(con, flat, load_id=load_id, rejected_at=ingested_at)
-    if flat.items.empty:
+    if flat.items.num_rows == 0:
         return LandCounts(0, 0, rejected, {}, {})
-    con.register("batch_items", _arrow(flat.items))
-    con.register("batch_instances", _arrow(flat.instances))
-    con.register("batch_patches", _arrow(flat.patches))
+    items = flat.items.append_column("batch_row", pa.array(range(flat.items.num_rows), pa.int64()))
+    copies = pc.count_distinct(items["ci_id"]).as_py() < items.num_rows
+    con.register("batch_items", items)
+    con.register("batch_instances", flat.instances)
+    con.register("batch_patches", flat.patches)
     try:
-        run_sql(con, "landing/land_batch", ingested_at=ingested_at, load_id=load_id)
+        run_sql(con, "landing/land_batch", ingested_at=ingested_at, load_id=load_id, copies=copies)
         landed_by_ref = dict(con.execute(
             "select source_ref, count(*) from batch_new group by source_ref").fetchall())
         # variants beyond the first one an identity ever had
@@ -132,9 +135,9 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
         for name in ("batch_items", "batch_instances", "batch_patches"):
             con.unregister(name)
     landed = sum(landed_by_ref.values())
-    read_by_ref = flat.items["source_ref"].value_counts().to_dict()
+    read_by_ref = {v["values"]: v["counts"] for v in pc.value_counts(flat.items["source_ref"]).to_pylist()}
     duplicate_by_ref = {ref: n - landed_by_ref.get(ref, 0) for ref, n in read_by_ref.items()}
-    return LandCounts(landed=landed, duplicate=len(flat.items) - landed, rejected=rejected,
+    return LandCounts(landed=landed, duplicate=flat.items.num_rows - landed, rejected=rejected,
                       landed_by_ref=landed_by_ref, duplicate_by_ref=duplicate_by_ref,
                       conflicts=conflicts)
 
@@ -212,11 +215,11 @@ def payload_text(payload: bytes | str | None) -> str | None:
     return payload[:MAX_PAYLOAD]
 
 
-def _land_rejected(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: int,
+def _land_rejected(con: duckdb.DuckDBPyConnection, flat: FlatTables, *, load_id: int,
                    rejected_at: datetime) -> int:
-    if flat.rejected.empty:
+    if flat.rejected.num_rows == 0:
         return 0
-    con.register("batch_rejected", _arrow(flat.rejected))
+    con.register("batch_rejected", flat.rejected)
     try:
         con.execute("""
             insert into landing.rejected_records
@@ -225,8 +228,4 @@ def _land_rejected(con: duckdb.DuckDBPyConnection, flat: Flattened, *, load_id: 
         """, [load_id, MAX_PAYLOAD, rejected_at])
     finally:
         con.unregister("batch_rejected")
-    return len(flat.rejected)
-
-
-def _arrow(frame) -> pa.Table:
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    return flat.rejected.num_rows

@@ -1,4 +1,4 @@
--- history.changed_instances(known_at, from_load)
+-- history.changed_instances(known_at, from_load, scope := null)
 -- Grain: one row per instance (account_id, aws_region, instance_id) whose history has to be
 -- recomputed, with from_at = the earliest capture time among its changed items.
 -- An item is changed when it was landed by load `from_load` or a later one (a merge), or was
@@ -7,8 +7,10 @@
 -- before from_at stands as it is (see history/recomputed_*.sql).
 -- Reads: landing.configuration_items.
 -- Parameters: known_at (timestamptz; 'infinity': every item is known),
---             from_load (bigint; null: no load counts as new).
-create or replace macro history.changed_instances(known_at, from_load) as table
+--             from_load (bigint; null: no load counts as new),
+--             scope (list of struct(account_id, aws_region, instance_id); null: every instance):
+--             only these instances (the merge recomputes only those it cannot append to).
+create or replace macro history.changed_instances(known_at, from_load, scope := null) as table
 with
 items as (
     select account_id, aws_region, instance_id, captured_at, ingested_at, load_id,
@@ -23,5 +25,11 @@ per_instance as (
     select account_id, aws_region, instance_id, min(captured_at) as from_at,
     from changed_items
     group by account_id, aws_region, instance_id
+),
+in_scope as (
+    select *
+    from per_instance
+    where scope is null
+        or struct_pack(account_id, aws_region, instance_id) in (select unnest(scope))
 )
-select * from per_instance
+select * from in_scope

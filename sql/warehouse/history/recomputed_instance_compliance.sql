@@ -1,4 +1,4 @@
--- history.recomputed_instance_compliance(known_at, from_load)
+-- history.recomputed_instance_compliance(known_at, from_load, scope := null)
 -- Grain: one row per version of history.instance_compliance that starts at or after from_at, or is
 -- open at from_at, for each instance of history.changed_instances(known_at, from_load); the
 -- versions that replace them. Same columns as history.instance_compliance.
@@ -14,18 +14,20 @@
 -- upgraded warehouse) read as they were meant: unknown_count 0 where there is a patch map (unknown
 -- states were rejected then), is_recorded true.
 -- Reads: history.changed_instances, history.instance_compliance, staging.instance_snapshots,
--- landing.configuration_items. Parameters: as for history.changed_instances.
-create or replace macro history.recomputed_instance_compliance(known_at, from_load) as table
+-- landing.configuration_items. Parameters: as for history.changed_instances. An item with
+-- conflicting variants is known from when its first variant landed (the earliest ingested_at).
+create or replace macro history.recomputed_instance_compliance(known_at, from_load, scope := null) as table
 with
-changed as (select * from history.changed_instances(known_at, from_load)),
+changed as (select * from history.changed_instances(known_at, from_load, scope := scope)),
 instance_compliance as (select * from history.instance_compliance),
 snapshots as (select * from staging.instance_snapshots),
 known_items as (
-    select l.ci_id, l.ingested_at,
+    select l.ci_id, min(l.ingested_at) as ingested_at,
     from landing.configuration_items as l
     join changed as c using (account_id, aws_region, instance_id)
     where l.captured_at >= c.from_at
         and l.ingested_at <= cast(known_at as timestamptz)
+    group by l.ci_id
 ),
 window_items as (
     select s.*, k.ingested_at as recorded_at,

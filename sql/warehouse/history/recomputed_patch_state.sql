@@ -1,4 +1,4 @@
--- history.recomputed_patch_state(known_at, from_load)
+-- history.recomputed_patch_state(known_at, from_load, scope := null)
 -- Grain: one row per version of history.patch_state that starts at or after from_at, or is open
 -- at from_at, for each instance of history.changed_instances(known_at, from_load); the versions
 -- that replace them. Same columns as history.patch_state.
@@ -13,18 +13,20 @@
 -- Cost grows with the items from from_at on, not with the instance's whole history.
 -- Reads: history.changed_instances, history.patch_state, staging.instance_snapshots,
 -- staging.patch_observations, landing.configuration_items.
--- Parameters: as for history.changed_instances.
-create or replace macro history.recomputed_patch_state(known_at, from_load) as table
+-- Parameters: as for history.changed_instances. An item with conflicting variants is known from
+-- when its first variant landed (ingested_at of the earliest).
+create or replace macro history.recomputed_patch_state(known_at, from_load, scope := null) as table
 with
-changed as (select * from history.changed_instances(known_at, from_load)),
+changed as (select * from history.changed_instances(known_at, from_load, scope := scope)),
 patch_state as (select * from history.patch_state),
 observations_all as (select * from staging.patch_observations),
 known_items as (
-    select l.ci_id, l.ingested_at,
+    select l.ci_id, min(l.ingested_at) as ingested_at,
     from landing.configuration_items as l
     join changed as c using (account_id, aws_region, instance_id)
     where l.captured_at >= c.from_at
         and l.ingested_at <= cast(known_at as timestamptz)
+    group by l.ci_id
 ),
 items as (
     select
