@@ -182,9 +182,10 @@ def sla(
         columns, rows = keep, [tuple(r[i] for i in index) for r in rows]
     console.print_rows(columns, rows, fmt=fmt, limit=row_limit(fmt, limit),
                        noun="covered patch" if show_all else "breach")
-    console.stderr.print(f"policy {chosen.name} ({_thresholds(chosen)}), as of "
-                         f"{moment:%Y-%m-%d %H:%M:%S} UTC: {breaches:,} "
-                         f"breach{'es' if breaches != 1 else ''}")
+    if fmt == "table":  # csv and json stay data only, whichever streams a caller merges
+        console.stderr.print(f"policy {chosen.name} ({_thresholds(chosen)}), as of "
+                             f"{moment:%Y-%m-%d %H:%M:%S} UTC: {breaches:,} "
+                             f"breach{'es' if breaches != 1 else ''}")
     if fail_on_breach and breaches:
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
