@@ -1,7 +1,8 @@
-"""Terminal output for the CLI: progress bars on stderr, summary tables, log setup.
+"""Terminal output for the CLI: progress bars on stderr, messages, run summaries, log setup.
 
 Progress is hidden when stderr is not a terminal or under --quiet, and never mixes with data
-written to stdout.
+written to stdout. Rich markup is off on both consoles: messages, paths and cells print as
+written (`pip install -e '.[demo]'`, `{0,63}`); styles are applied with `style=` only.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from patchtrail.publish.exports import cell_text
+from patchtrail import output
 from patchtrail.run import ObjectResult, RunSummary
 
 
 def _console(**kwargs) -> Console:
-    """A console; piped output gets 160 columns (not 80) unless COLUMNS says otherwise."""
+    """A console without markup; piped output gets 160 columns (not 80) unless COLUMNS says otherwise."""
+    kwargs.setdefault("markup", False)
+    kwargs.setdefault("highlight", False)
     console = Console(**kwargs)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(width=160, **kwargs)
@@ -41,6 +44,23 @@ def _console(**kwargs) -> Console:
 
 stdout = _console()
 stderr = _console(stderr=True)
+
+
+def error(message: str, *, hint: str | None = None) -> None:
+    """`Error: <message>` (and `Hint: ...`) on stderr, printed literally."""
+    stderr.print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
+    if hint:
+        stderr.print(Text.assemble(("Hint: ", "bold"), hint), soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    """`Warning: <message>` on stderr, printed literally."""
+    stderr.print(Text.assemble(("Warning: ", "bold yellow"), message), soft_wrap=True)
+
+
+def step(label: str, detail: str = "") -> None:
+    """A demo step line on stderr: `1/3 simulate ...`."""
+    stderr.print(Text.assemble((label, "bold"), f" {detail}" if detail else ""), soft_wrap=True)
 
 
 def setup_logging(*, verbose: bool = False, quiet: bool = False) -> None:
@@ -52,53 +72,88 @@ def setup_logging(*, verbose: bool = False, quiet: bool = False) -> None:
     logger.propagate = False
 
 
+class ProgressCallbacks:
+    """The (on_listed, on_object) callbacks a library run reports to; unpacks as a pair.
+
+    `detail` counts new items over the whole run so far, not per object.
+    """
+
+    def __init__(self, progress: Progress, task) -> None:
+        self.progress, self.task = progress, task
+        self.objects = self.landed = 0
+        self.detail = ""
+
+    def __iter__(self):
+        return iter((self.on_listed, self.on_object))
+
+    def on_listed(self, count: int, size: int) -> None:
+        self.detail = f"{size / 1e6:.1f} MB"
+        self.progress.update(self.task, total=count, detail=self.detail)
+
+    def on_object(self, result: ObjectResult) -> None:
+        self.objects += 1
+        self.landed += result.landed
+        self.detail = f"{self.landed:,} new items"
+        self.progress.advance(self.task)
+        self.progress.update(self.task, detail=self.detail)
+
+
 @contextmanager
-def object_progress(label: str, *, quiet: bool = False) -> Iterator[Any]:
+def object_progress(label: str, *, quiet: bool = False) -> Iterator[ProgressCallbacks]:
     """A progress bar over objects; yields (on_listed, on_object) callbacks for the library."""
     progress = Progress(
         TextColumn(f"{label:<9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[detail]}"), console=stderr,
+        TextColumn("{task.fields[detail]}", markup=False), console=stderr,
         disable=quiet or not stderr.is_terminal, transient=False,
     )
     with progress:
-        task = progress.add_task(label, total=None, detail="")
-
-        def on_listed(count: int, size: int) -> None:
-            progress.update(task, total=count, detail=f"{size / 1e6:.1f} MB")
-
-        def on_object(result: ObjectResult) -> None:
-            progress.advance(task)
-            progress.update(task, detail=f"{result.landed} new items")
-
-        yield on_listed, on_object
+        yield ProgressCallbacks(progress, progress.add_task(label, total=None, detail=""))
 
 
-def print_run_summary(summary: RunSummary, *, console: Console = stdout) -> None:
-    """The run table (per object format) and the fleet table, as the flow also publishes them."""
-    table = Table(title=f"load {summary.load_id}: {summary.source} -> {summary.warehouse}",
-                  title_justify="left")
-    for column in ("format", "objects", "unchanged", "rejected objects", "items", "new",
-                   "duplicate", "skipped", "rejected items"):
-        table.add_column(column, justify="left" if column == "format" else "right")
+SUMMARY_COLUMNS = ("format", "objects", "unchanged", "rejected objects", "items", "new",
+                   "duplicate", "skipped", "rejected items")
+
+
+def run_summary_rows(summary: RunSummary) -> list[tuple]:
+    """The run table: one row per object format, then `total`."""
     by_format: dict[str, list[ObjectResult]] = defaultdict(list)
     for result in summary.objects:
         by_format[result.format].append(result)
-    for fmt, results in sorted(by_format.items()):
-        table.add_row(
-            fmt, str(len(results)), str(sum(r.status == "unchanged" for r in results)),
-            str(sum(r.status == "rejected" for r in results)), str(sum(r.read for r in results)),
-            str(sum(r.landed for r in results)), str(sum(r.duplicate for r in results)),
-            str(sum(r.skipped for r in results)), str(sum(r.rejected for r in results)),
-        )
+    rows = [(fmt, len(results), sum(r.status == "unchanged" for r in results),
+             sum(r.status == "rejected" for r in results), sum(r.read for r in results),
+             sum(r.landed for r in results), sum(r.duplicate for r in results),
+             sum(r.skipped for r in results), sum(r.rejected for r in results))
+            for fmt, results in sorted(by_format.items())]
     totals = summary.totals()
-    table.add_row("total", str(totals["objects_seen"]), str(totals["objects_unchanged"]),
-                  str(totals["objects_rejected"]), str(totals["items_read"]),
-                  str(totals["items_landed"]), str(totals["items_duplicate"]),
-                  str(totals["items_skipped"]), str(totals["items_rejected"]), style="bold")
+    rows.append(("total", totals["objects_seen"], totals["objects_unchanged"],
+                 totals["objects_rejected"], totals["items_read"], totals["items_landed"],
+                 totals["items_duplicate"], totals["items_skipped"], totals["items_rejected"]))
+    return rows
+
+
+def print_run_summary(summary: RunSummary, *, fmt: str = "table", console: Console = stdout) -> None:
+    """The run table (per object format) and the fleet table, as the flow also publishes them.
+
+    csv: the run table; json: the whole summary (objects, totals, fleet) as one object.
+    """
+    if fmt == "json":
+        output.print_record(summary.as_dict(), fmt="json", console=console)
+        return
+    rows = run_summary_rows(summary)
+    if fmt == "csv":
+        output.print_rows(SUMMARY_COLUMNS, rows, fmt="csv", console=console)
+        return
+    table = Table(title=f"load {summary.load_id}: {summary.source} -> {summary.warehouse}",
+                  title_justify="left")
+    for column in SUMMARY_COLUMNS:
+        table.add_column(column, justify="left" if column == "format" else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else v for v in row),
+                      style="bold" if row[0] == "total" else None)
     console.print(table)
     if summary.queries:
-        console.print(lake_cost_line(summary.queries), highlight=False)
-    console.print(f"{summary.instances_affected} instances re-sequenced in history; "
+        console.print(lake_cost_line(summary.queries))
+    console.print(f"{summary.instances_affected:,} instances re-sequenced in history; "
                   f"{len(summary.ignored)} unrelated files ignored; {summary.seconds:.1f} s")
     print_fleet(summary.fleet, console=console)
 
@@ -112,16 +167,19 @@ def lake_cost_line(queries: list[dict[str, Any]]) -> str:
             f"estimated cost ${cost:,.4f}")
 
 
-def print_fleet(fleet: dict[str, Any], *, console: Console = stdout) -> None:
-    table = Table(title="fleet now", title_justify="left")
-    labels = {
-        "instances": "managed instances", "compliance_pct": "compliant %",
-        "missing_critical_patches": "missing critical patches",
-        "missing_high_patches": "missing high patches", "rejected_records": "rejected records (all loads)",
-    }
-    for key in labels:
-        table.add_column(labels[key], justify="right")
-    table.add_row(*("-" if fleet.get(k) is None else str(fleet.get(k)) for k in labels))
+FLEET_LABELS = {
+    "instances": "managed instances", "compliance_pct": "compliant %",
+    "missing_critical_patches": "missing critical patches",
+    "missing_high_patches": "missing high patches", "rejected_records": "rejected records (all loads)",
+}
+
+
+def print_fleet(fleet: dict[str, Any], *, console: Console = stdout, title: str = "fleet now") -> None:
+    table = Table(title=title, title_justify="left")
+    for key in FLEET_LABELS:
+        table.add_column(FLEET_LABELS[key], justify="right")
+    table.add_row(*("-" if fleet.get(k) is None else f"{fleet[k]:,}" if isinstance(fleet[k], int)
+                    else str(fleet[k]) for k in FLEET_LABELS))
     console.print(table)
 
 
@@ -129,36 +187,18 @@ def print_table(rows: list[dict[str, Any]], *, title: str, console: Console = st
     """A list of dicts as a table (columns from the first row)."""
     if not rows:
         return
-    table = Table(title=title, title_justify="left")
-    for column in rows[0]:
-        table.add_column(column, justify="right" if isinstance(rows[0][column], int) else "left")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
-    console.print(table)
+    output.print_rows(list(rows[0]), [tuple(r.values()) for r in rows], fmt="table",
+                      console=console, title=title)
 
 
-def print_rows(columns: list[str], rows: list[tuple], *, fmt: str, console: Console = stdout) -> None:
-    """Rows to stdout as a table, CSV or JSON lines."""
-    if fmt == "csv":
-        import csv
-        import sys
+def print_rows(columns, rows, *, fmt: str, console: Console = stdout, **options) -> None:
+    """Rows to stdout as a table (see `patchtrail.output.print_rows`), CSV or JSON lines."""
+    output.print_rows(columns, rows, fmt=fmt, console=console, **options)
 
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([cell_text(v) for v in row] for row in rows)
-        return
-    if fmt == "json":
-        import orjson
 
-        for row in rows:
-            console.out(orjson.dumps(dict(zip(columns, row, strict=True)), default=str).decode(),
-                        highlight=False)
-        return
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(cell_text(v) for v in row))
-    console.print(table)
-    console.print(f"{len(rows)} rows", style="dim")
+def print_record(record: dict[str, Any], *, fmt: str, console: Console = stdout, **options) -> None:
+    """One record as a key/value table, one CSV row or one JSON object."""
+    output.print_record(record, fmt=fmt, console=console, **options)
 
 
 def print_checks(results: list[Any], *, fmt: str = "table", console: Console = stdout) -> None:

@@ -12,18 +12,24 @@ import os
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from patchtrail.errors import PatchtrailError
-from patchtrail.run import ObjectResult, RunSummary
-from patchtrail.simulator import SimulationSummary, simulate_to_dir
-from patchtrail.simulator.items import PATCH_TYPE
+
+if TYPE_CHECKING:  # imported when used: `patchtrail --help` need not load the simulator
+    from patchtrail.run import ObjectResult, RunSummary
+    from patchtrail.simulator import SimulationSummary
 
 SOURCES = ("files", "lake", "s3")
 DEMO_START = date(2026, 1, 1)
+#: The demo fleet `patchtrail demo` simulates by default (docs/analytics.md's queries run on it).
+DEFAULTS = {"accounts": 3, "regions": 2, "instances": 12, "days": 120, "seed": 7}
 
 
 def simulate(data: Path, *, accounts: int, regions: int, instances: int, days: int,
              seed: int) -> SimulationSummary:
+    from patchtrail.simulator import simulate_to_dir
+
     return simulate_to_dir(data, accounts=accounts, regions=regions, instances=instances, days=days,
                            seed=seed, start=DEMO_START)
 
@@ -77,7 +83,9 @@ def _through_s3(data: Path, *, warehouse: Path, on_listed, on_object) -> RunSumm
     try:
         from moto.server import ThreadedMotoServer
     except ImportError:
-        raise PatchtrailError("demo --source s3 runs a local S3 (moto): pip install -e '.[test]'") from None
+        error = PatchtrailError("demo --source s3 runs a local S3 (moto), which is not installed")
+        error.hint = "pip install -e '.[demo]' (the README's first command installs it)"
+        raise error from None
     import logging
 
     from patchtrail.ingest.s3 import ingest_s3
@@ -100,4 +108,4 @@ def _through_s3(data: Path, *, warehouse: Path, on_listed, on_object) -> RunSumm
         server.stop()
 
 
-__all__ = ["PATCH_TYPE", "SOURCES", "ingest", "publish", "simulate"]
+__all__ = ["DEFAULTS", "SOURCES", "ingest", "publish", "simulate"]

@@ -48,6 +48,18 @@ def run_seed_query(con: duckdb.DuckDBPyConnection, name: str, *, instance_id: st
         start, end: required by the time-range queries; ISO-8601 UTC, exclusive bounds.
         limit: at most this many rows (ordered by account, region, instance, eventTime).
     """
+    sql, params = seed_query_statement(name, instance_id=instance_id, start=start, end=end,
+                                       limit=limit)
+    cursor = con.execute(sql, params)
+    columns = [d[0] for d in cursor.description]
+    return columns, cursor.fetchall()
+
+
+def seed_query_statement(name: str, *, instance_id: str | None = None,
+                         start: str | datetime | None = None, end: str | datetime | None = None,
+                         limit: int | None = None) -> tuple[str, list[object]]:
+    """The SQL text and bound parameters of seed query `name` (see `run_seed_query`), for
+    callers that stream the result (`con.sql(sql, params=params)`)."""
     query = SEED_QUERIES.get(name.removesuffix(".sql"))
     if query is None:
         raise InvalidInput(f"unknown query {name!r}; choose one of: {', '.join(SEED_QUERIES)}")
@@ -69,6 +81,4 @@ def run_seed_query(con: duckdb.DuckDBPyConnection, name: str, *, instance_id: st
            "order by accountId, awsRegion, InstanceId, eventTime")
     if limit is not None:
         sql += f" limit {int(limit)}"
-    cursor = con.execute(sql, params)
-    columns = [d[0] for d in cursor.description]
-    return columns, cursor.fetchall()
+    return sql, params

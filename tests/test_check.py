@@ -84,7 +84,7 @@ def test_the_cli_exits_non_zero_and_names_the_offending_rows(built, tmp_path):
     assert "rebuild_equal" in good.output and "NO" not in good.output
     bad = corrupted(built, tmp_path, "update landing.loads set items_landed = 0 where load_id = 1")
     result = runner.invoke(app, ["check", "--warehouse", str(bad), "--sample", "2"])
-    assert result.exit_code == 4
+    assert result.exit_code == 5
     assert "load_counts: read = landed + duplicate + skipped + rejected" in result.output
     assert "what=load 1" in result.output
 

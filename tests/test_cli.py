@@ -78,13 +78,18 @@ def test_dry_run_writes_nothing(tmp_path):
     assert not (tmp_path / "patchtrail.duckdb").exists()
 
 
-def test_strict_exits_non_zero_when_something_was_rejected(tmp_path):
-    (tmp_path / "bad.json.gz").write_bytes(b"\x1f\x8b truncated")
-    loose = patchtrail("ingest", "files", "bad.json.gz", cwd=tmp_path)
+def test_strict_exits_4_when_something_was_rejected(demo_dir, tmp_path):
+    cwd, _ = demo_dir
+    good = sorted((cwd / "demo-data").rglob("*.json.gz"))[0]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / good.name).write_bytes(good.read_bytes())
+    (tmp_path / "in" / "bad.json.gz").write_bytes(b"\x1f\x8b truncated")
+    loose = patchtrail("ingest", "files", "in", cwd=tmp_path)
     assert loose.returncode == 0 and "corrupt or truncated gzip" in loose.stderr
-    strict = patchtrail("ingest", "files", "bad.json.gz", "--strict", "-w", "other.duckdb", cwd=tmp_path,
+    strict = patchtrail("ingest", "files", "in", "--strict", "-w", "other.duckdb", cwd=tmp_path,
                         check=False)
-    assert strict.returncode == 2
+    assert strict.returncode == 4, strict.stderr
+    assert "--strict: 1 object and 0 records rejected" in strict.stderr
 
 
 def test_known_errors_are_one_line_with_exit_1(tmp_path):

@@ -11,19 +11,23 @@ from patchtrail.analytics.policy import DEFAULT_POLICY, Policy, resolve_policy
 from patchtrail.warehouse.schema import load_sql
 
 
-def sla_report(con: duckdb.DuckDBPyConnection, *, as_of: datetime | str,
+def sla_report(con: duckdb.DuckDBPyConnection, *, as_of: datetime | str | None = None,
                policy: str = DEFAULT_POLICY, known_at: datetime | str | None = None,
                breaches_only: bool = True) -> tuple[Policy, list[str], list[tuple]]:
     """The SLA breaches (or, with breaches_only=False, every covered missing patch) at `as_of`.
 
     Args:
-        as_of: valid time, ISO-8601 UTC or a date.
+        as_of: valid time, in any form `validate.parse_time` takes; None: the data-as-of time
+            (`patchtrail.as_of.data_as_of`, as known at `known_at`).
         policy: a stored policy name or a policy file path.
         known_at: recording time (None: everything landed).
     Returns the policy used, the column names and the rows (sorted by instance and patch).
     """
-    moment = validate.utc_timestamp(as_of, parameter="--as-of")
-    known = validate.utc_timestamp(known_at, parameter="--known-at") if known_at else "infinity"
+    from patchtrail.as_of import resolve_as_of
+
+    known_at_time = validate.parse_time(known_at, parameter="--known-at") if known_at else None
+    moment = resolve_as_of(con, as_of, known_at=known_at_time)
+    known = known_at_time or "infinity"
     chosen = resolve_policy(con, policy)
     name = "marts/evidence/sla_breaches" if breaches_only else "marts/evidence/sla_status"
     cursor = con.execute(load_sql(name), {"as_of": moment, "known_at": known,

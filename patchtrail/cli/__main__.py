@@ -2,4 +2,4 @@
 
 from patchtrail.cli import app
 
-app()
+app(prog_name="patchtrail")

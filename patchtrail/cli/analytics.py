@@ -14,24 +14,30 @@ import typer
 
 from patchtrail import console
 from patchtrail.cli.common import (
+    Format,
+    Limit,
     Quiet,
+    TextFormat,
     Warehouse,
     after_run,
     cli_errors,
     open_existing,
+    parse_time,
     require_warehouse,
+    row_limit,
 )
+from patchtrail.exit_codes import ExitCode
 
+TIME_FORMS = "2026-03-31, 2026-03-31T12:00:00Z, +02:00 offsets, 7d, yesterday, now"
 AsOf = Annotated[str | None, typer.Option(
-    "--as-of", help="Valid time: status as it stood then (ISO-8601 UTC or YYYY-MM-DD). Default: now.")]
+    "--as-of", help=f"Valid time: status as it stood then ({TIME_FORMS}). Default: the data-as-of "
+                    "time (latest capture time in the warehouse).")]
 KnownAt = Annotated[str | None, typer.Option(
     "--known-at", help="Recording time: only items the warehouse had received by then "
-                       "(ISO-8601 UTC). Default: everything landed.")]
+                       f"({TIME_FORMS}). Default: everything landed.")]
 PolicyOption = Annotated[str, typer.Option(
     "--policy", "-p", help="SLA policy: a stored name (pci-dss-4.0, fedramp, internal, or one "
                            "loaded with `policies load`) or a .toml/.yaml policy file.")]
-Format = Annotated[str, typer.Option("--format", help="table, csv or json.")]
-
 waivers_app = typer.Typer(no_args_is_help=True, help="The waiver register applied to SLA breaches.")
 policies_app = typer.Typer(no_args_is_help=True, help="SLA policies: presets and your own.")
 
@@ -72,7 +78,7 @@ def rebuild(
         console.stdout.print(f"would rebuild from {facts['configuration items']} landed items "
                              f"(now {facts['patch observations']} patch observations, "
                              f"{facts['instance versions']} instance versions, "
-                             f"{facts['patch versions']} patch versions)", highlight=False)
+                             f"{facts['patch versions']} patch versions)")
         return
     progress = Progress("rebuilding", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console.stderr, disable=quiet or not console.stderr.is_terminal)
@@ -92,8 +98,7 @@ def rebuild(
 def evidence(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the pack (new, empty, or an "
                                                           "earlier pack, which is replaced).")],
-    as_of: Annotated[str, typer.Option("--as-of", help="Valid time of the status (ISO-8601 UTC "
-                                                       "or YYYY-MM-DD = midnight UTC).")],
+    as_of: AsOf = None,
     known_at: KnownAt = None,
     policy: PolicyOption = "internal",
     warehouse: Warehouse = None,
@@ -102,34 +107,33 @@ def evidence(
 ) -> None:
     """Write an audit evidence pack: status as of a time, SLA breaches, SQL, hashes, provenance.
 
-    Data files (CSV + Parquet) are byte-identical when re-run on an unchanged warehouse.
+    Data files (CSV + Parquet) are byte-identical when re-run on an unchanged warehouse. Without
+    --as-of the pack is as of the data-as-of time, which the manifest records.
     Example: patchtrail evidence --as-of 2026-03-31 --policy pci-dss-4.0 --out evidence/2026-03
     """
-    from patchtrail import validate
     from patchtrail.analytics.evidence import DATASETS, write_evidence
     from patchtrail.analytics.policy import resolve_policy
+    from patchtrail.as_of import resolve_as_of
 
-    require_warehouse(warehouse)
+    known = parse_time(known_at, "--known-at")
+    con = open_existing(warehouse)
+    try:
+        moment = resolve_as_of(con, as_of, known_at=known)
+        chosen = resolve_policy(con, policy)
+    finally:
+        con.close()
     if dry_run:
-        moment = validate.utc_timestamp(as_of, parameter="--as-of")
-        if known_at is not None:
-            validate.utc_timestamp(known_at, parameter="--known-at")
-        con = open_existing(warehouse)
-        try:
-            chosen = resolve_policy(con, policy)
-        finally:
-            con.close()
         console.stdout.print(f"would write to {out}: status as of {moment:%Y-%m-%dT%H:%M:%SZ}, "
-                             f"policy {chosen.name} ({_thresholds(chosen)})", highlight=False)
+                             f"policy {chosen.name} ({_thresholds(chosen)})")
         for name, _ in DATASETS:
-            console.stdout.print(f"  {name}.csv, {name}.parquet, sql/{name}.sql", highlight=False)
-        console.stdout.print("  README.md, SHA256SUMS, manifest.json", highlight=False)
+            console.stdout.print(f"  {name}.csv, {name}.parquet, sql/{name}.sql")
+        console.stdout.print("  README.md, SHA256SUMS, manifest.json")
         return
-    result = write_evidence(warehouse, out, as_of=as_of, known_at=known_at, policy=policy)
+    result = write_evidence(warehouse, out, as_of=moment, known_at=known, policy=policy)
     for name, rows in result.rows.items():
-        console.stdout.print(f"{name:<16} {rows:>8} rows", highlight=False)
+        console.stdout.print(f"{name:<16} {rows:>8} rows")
     console.stdout.print(f"{len(result.files)} files hashed in {out}/SHA256SUMS and manifest.json "
-                         f"(check: cd {out} && sha256sum -c SHA256SUMS)", highlight=False)
+                         f"(check: cd {out} && sha256sum -c SHA256SUMS)")
 
 
 @cli_errors
@@ -139,35 +143,51 @@ def sla(
     known_at: KnownAt = None,
     show_all: Annotated[bool, typer.Option("--all", help="Every missing patch the policy covers, "
                                                          "breached or not, waived or not.")] = False,
-    fmt: Format = "table",
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many rows.")] = None,
+    fail_on_breach: Annotated[bool, typer.Option(
+        "--fail-on-breach", help="Exit 5 when there is at least one breach (not waived): a "
+                                 "pipeline gate.")] = False,
+    fmt: Format = TextFormat.table,
+    limit: Limit = None,
     warehouse: Warehouse = None,
 ) -> None:
     """List SLA breaches: patches missing longer than the policy allows, not waived.
 
-    The clock starts when a patch is first seen missing.
+    The clock starts when a patch is first seen missing. Judged at the data-as-of time unless
+    --as-of says otherwise.
     Example: patchtrail sla --policy fedramp --as-of 2026-03-31 --format csv > breaches.csv
+    Example: patchtrail sla --policy pci-dss-4.0 --fail-on-breach --format json   (exit 5 on a breach)
     """
     from patchtrail.analytics.sla import sla_report
+    from patchtrail.as_of import resolve_as_of
 
-    _check_format(fmt)
+    known = parse_time(known_at, "--known-at")
     con = open_existing(warehouse)
     try:
-        moment = as_of or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        chosen, columns, rows = sla_report(con, as_of=moment, policy=policy, known_at=known_at,
+        moment = resolve_as_of(con, as_of, known_at=known)
+        chosen, columns, rows = sla_report(con, as_of=moment, policy=policy, known_at=known,
                                            breaches_only=not show_all)
     finally:
         con.close()
+    if show_all:
+        breached, waived = columns.index("is_breached"), columns.index("is_waived")
+        breaches = sum(1 for r in rows if r[breached] and not r[waived])
+    else:
+        breaches = len(rows)
     if fmt == "table":
         keep = ["account_id", "aws_region", "instance_id", "patch_id", "state", "sla_severity",
-                "first_seen_missing", "days_missing", "max_days", "days_overdue"]
+                "first_seen_missing", "days_missing", "max_days", "due_at", "days_overdue"]
         if show_all:
             keep += ["is_breached", "is_waived", "waiver_ids"]
         index = [columns.index(c) for c in keep]
         columns, rows = keep, [tuple(r[i] for i in index) for r in rows]
-    console.print_rows(columns, rows[:limit] if limit else rows, fmt=fmt)
-    if fmt == "table":
-        console.stderr.print(f"policy {chosen.name}: {_thresholds(chosen)}", highlight=False)
+    console.print_rows(columns, rows, fmt=fmt, limit=row_limit(fmt, limit),
+                       noun="covered patch" if show_all else "breach")
+    if fmt == "table":  # csv and json stay data only, whichever streams a caller merges
+        console.stderr.print(f"policy {chosen.name} ({_thresholds(chosen)}), as of "
+                             f"{moment:%Y-%m-%d %H:%M:%S} UTC: {breaches:,} "
+                             f"breach{'es' if breaches != 1 else ''}")
+    if fail_on_breach and breaches:
+        raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
 @waivers_app.command("load")
@@ -197,7 +217,7 @@ def waivers_load(
                                   loaded_at=datetime.now(UTC))
     finally:
         con.close()
-    console.stdout.print(f"{count} waivers loaded from {path} (sha256 {digest[:12]}…)", highlight=False)
+    console.stdout.print(f"{count} waivers loaded from {path} (sha256 {digest[:12]}…)")
     after_run(warehouse)
 
 
@@ -205,32 +225,39 @@ def waivers_load(
 @cli_errors
 def waivers_list(
     as_of: AsOf = None,
+    fmt: Format = TextFormat.table,
+    limit: Limit = None,
     warehouse: Warehouse = None,
 ) -> None:
-    """Show the waiver register, and which waivers are in force at a time (default now).
+    """Show the waiver register, and which waivers are in force at a time (default: the
+    data-as-of time).
 
     Example: patchtrail waivers list --as-of 2026-03-31
     """
-    from patchtrail import validate
+    from patchtrail.as_of import resolve_as_of
     from patchtrail.warehouse.schema import load_sql
 
-    moment = validate.utc_timestamp(as_of, parameter="--as-of") if as_of else datetime.now(UTC)
     con = open_existing(warehouse)
     try:
+        moment = resolve_as_of(con, as_of)
         cursor = con.execute(load_sql("marts/evidence/waivers"), {"as_of": moment})
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
     finally:
         con.close()
-    keep = ["waiver_id", "is_in_force", "expires_on", "instance_id", "patch_id", "cve_id",
-            "approver", "reason"]
-    index = [columns.index(c) for c in keep]
-    console.print_rows(keep, [tuple(r[i] for i in index) for r in rows], fmt="table")
+    if fmt == "table":
+        keep = ["waiver_id", "is_in_force", "expires_on", "instance_id", "patch_id", "cve_id",
+                "approver", "reason"]
+        index = [columns.index(c) for c in keep]
+        columns, rows = keep, [tuple(r[i] for i in index) for r in rows]
+    console.print_rows(columns, rows, fmt=fmt, limit=row_limit(fmt, limit), noun="waiver")
+    if fmt == "table":
+        console.stderr.print(f"in force as of {moment:%Y-%m-%d %H:%M:%S} UTC")
 
 
 @policies_app.command("list")
 @cli_errors
-def policies_list(warehouse: Warehouse = None) -> None:
+def policies_list(fmt: Format = TextFormat.table, warehouse: Warehouse = None) -> None:
     """Show the stored SLA policies (presets and loaded files) and their thresholds.
 
     Example: patchtrail policies list
@@ -246,7 +273,8 @@ def policies_list(warehouse: Warehouse = None) -> None:
         """).fetchall()
     finally:
         con.close()
-    console.print_rows(["policy", "severity source", "max days", "source"], rows, fmt="table")
+    console.print_rows(["policy", "severity_source", "max_days", "source"], rows, fmt=fmt,
+                       noun="policy")
 
 
 @policies_app.command("load")
@@ -287,10 +315,6 @@ def _thresholds(policy) -> str:
     return ", ".join(f"{s} {policy.max_days[s]} d" for s in SEVERITIES if s in policy.max_days)
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in ("table", "csv", "json"):
-        raise typer.BadParameter("choose table, csv or json", param_hint="--format")
-
-
 def _print_waivers(rows: list[tuple]) -> None:
-    console.print_rows(["waiver_id", "expires_on", "approver", "reason"], rows, fmt="table")
+    console.print_rows(["waiver_id", "expires_on", "approver", "reason"], rows, fmt="table",
+                       noun="waiver")

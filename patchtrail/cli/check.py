@@ -8,9 +8,7 @@ import typer
 
 from patchtrail import console
 from patchtrail.cli.common import Warehouse, app, cli_errors, require_warehouse
-
-#: Exit code when an invariant does not hold (the warehouse is not as the design promises).
-EXIT_CHECK_FAILED = 4
+from patchtrail.exit_codes import ExitCode
 
 
 @app.command()
@@ -24,7 +22,7 @@ def check(
 ) -> None:
     """Check the warehouse's invariants: versions, traceability, counts, history = a rebuild.
 
-    Read-only. Exits 4 when an invariant does not hold, after printing the offending rows.
+    Read-only. Exits 5 when an invariant does not hold, after printing the offending rows.
     Example: patchtrail check --warehouse patchtrail.duckdb --full
     """
     from patchtrail.warehouse.check import check_warehouse
@@ -35,4 +33,4 @@ def check(
     results = check_warehouse(warehouse, full=full, sample=sample)
     console.print_checks(results, fmt=fmt)
     if not all(r.ok for r in results):
-        raise typer.Exit(EXIT_CHECK_FAILED)
+        raise typer.Exit(ExitCode.CHECK_FAILED)

@@ -10,7 +10,9 @@ import typer
 
 from patchtrail import console
 from patchtrail.cli.common import (
+    Format,
     Quiet,
+    TextFormat,
     Verbose,
     Warehouse,
     app,
@@ -20,8 +22,12 @@ from patchtrail.cli.common import (
     ingest_app,
     open_existing,
     parse_date,
+    parse_time,
 )
 from patchtrail.config import settings
+from patchtrail.demo import DEFAULTS as DEMO
+
+STRICT_HELP = "Exit 4 when anything was rejected (what could be read is still landed)."
 
 PublicKey = Annotated[str | None, typer.Option(
     "--public-key", metavar="FILE|aws",
@@ -42,6 +48,7 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
     start: Annotated[str, typer.Option(help="First simulated day (YYYY-MM-DD).")] = "2026-01-01",
     org_id: Annotated[str | None, typer.Option(help="Prefix Config keys with an organisation id.")] = None,
+    fmt: Format = TextFormat.table,
 ) -> None:
     """Write a synthetic fleet's patch compliance as AWS would deliver it.
 
@@ -51,9 +58,8 @@ def simulate(
 
     t0 = time.monotonic()
     result = simulate_to_dir(out, accounts=accounts, regions=regions, instances=instances, days=days,
-                             seed=seed, start=parse_date(start), org_id=org_id)
-    for key, value in result.as_dict().items():
-        console.stdout.print(f"{key:<28} {value}", highlight=False)
+                             seed=seed, start=parse_date(start, "--start"), org_id=org_id)
+    console.print_record(result.as_dict(), fmt=fmt, title=f"simulated fleet in {out}")
     console.stderr.print(f"simulated in {time.monotonic() - t0:.1f} s -> {out}")
 
 
@@ -67,14 +73,16 @@ def ingest_files(
         help="Also follow symbolic links that leave the folders given (by default they are "
              "noted and not read).")] = False,
     public_key: PublicKey = None,
-    strict: Annotated[bool, typer.Option(help="Exit 2 when anything was rejected.")] = False,
+    strict: Annotated[bool, typer.Option(help=STRICT_HELP)] = False,
     dry_run: Annotated[bool, typer.Option(help="List what would be read; write nothing.")] = False,
+    fmt: Format = TextFormat.table,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Land AWS Config delivery files, Lake exports and Lake event NDJSON from disk.
 
-    Files already landed (same path and SHA-256) are skipped.
+    Files already landed (same path and SHA-256) are skipped. Exit code 3 when nothing was
+    found under the paths or nothing found was readable.
     Example: patchtrail ingest files demo-data/ --warehouse patchtrail.duckdb
     """
     from patchtrail.ingest.files import ingest_files as land_files
@@ -88,7 +96,8 @@ def ingest_files(
     with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):
         summary = land_files(paths, warehouse=warehouse, follow_symlinks=follow_symlinks, keys=keys,
                              on_listed=on_listed, on_object=on_object)
-    finish_run(summary, warehouse, strict=strict)
+    finish_run(summary, warehouse, strict=strict, fmt=fmt,
+               asked="under " + ", ".join(str(p) for p in paths))
 
 
 
@@ -124,12 +133,15 @@ def ingest_lake(
                                                   help="Cancel running queries after this many seconds.")] = None,
     poll: Annotated[float, typer.Option(help="First DescribeQuery wait, seconds (doubles to 15).")] = 1.0,
     warehouse: Warehouse = None,
-    strict: Annotated[bool, typer.Option(help="Exit 2 when anything was rejected.")] = False,
+    strict: Annotated[bool, typer.Option(help=STRICT_HELP)] = False,
     dry_run: Annotated[bool, typer.Option(help="Show the windows and the SQL; send nothing.")] = False,
+    fmt: Format = TextFormat.table,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Land PatchCompliance items from CloudTrail Lake event data stores (one query per window).
+
+    Exit code 3 when there was no window to query or every window failed.
 
     Example: patchtrail ingest lake -s 0a1b2c3d-4e5f-6789-abcd-ef0123456789 --start 2026-03-01
     """
@@ -146,19 +158,22 @@ def ingest_lake(
     stores = [Store(s, roles[0] if len(roles) == 1 else (roles[i] if roles else None))
               for i, s in enumerate(event_data_store)]
     span, back = validate.duration(window, parameter="--window"), validate.duration(overlap, parameter="--overlap")
+    start_at, end_at = parse_time(start, "--start"), parse_time(end, "--end")
     lake_settings = LakeSettings(max_concurrency=max_concurrency, deliver_to=deliver_to, timeout=timeout,
                                  poll_initial=poll, price_per_gb=settings().lake_price_per_gb,
                                  max_attempts=settings().aws_max_attempts)
     if dry_run:
-        _print_lake_plan(stores, start=start, end=end, window=span, overlap=back, warehouse=warehouse)
+        _print_lake_plan(stores, start=start_at, end=end_at, window=span, overlap=back,
+                         warehouse=warehouse)
         return
     with console.object_progress("querying", quiet=quiet) as (on_listed, on_object):
         summary = lake_ingest.ingest_lake(
-            stores, warehouse=warehouse, start=start, end=end, window=span, overlap=back,
+            stores, warehouse=warehouse, start=start_at, end=end_at, window=span, overlap=back,
             endpoint_url=endpoint_url, region=region, s3_endpoint_url=s3_endpoint_url, settings=lake_settings,
             keys=_public_keys(public_key, endpoint_url=endpoint_url, region=region),
             on_listed=on_listed, on_object=on_object, now=datetime.now(UTC))
-    finish_run(summary, warehouse, strict=strict)
+    finish_run(summary, warehouse, strict=strict, fmt=fmt,
+               asked="in " + ", ".join(s.id for s in stores))
 
 
 
@@ -177,13 +192,15 @@ def ingest_s3(
     region: Annotated[str | None, typer.Option(callback=from_settings("aws_region"),
                                                help="The S3 client's region.")] = None,
     warehouse: Warehouse = None,
-    strict: Annotated[bool, typer.Option(help="Exit 2 when anything was rejected.")] = False,
+    strict: Annotated[bool, typer.Option(help=STRICT_HELP)] = False,
+    fmt: Format = TextFormat.table,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Land AWS Config delivery files and CloudTrail Lake exports from an S3 prefix tree.
 
-    Only new or changed objects (by key and ETag) are read.
+    Only new or changed objects (by key and ETag) are read. Exit code 3 when nothing was found
+    under the prefix or nothing found was readable.
     Example: patchtrail ingest s3 s3://org-config-bucket/o-a1b2c3d4e5 --since 2026-03-01
     """
     from patchtrail.ingest import s3 as s3_ingest
@@ -193,10 +210,11 @@ def ingest_s3(
     with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):
         summary = s3_ingest.ingest_s3(
             uri, warehouse=warehouse, endpoint_url=endpoint_url, region=region,
-            since=parse_date(since) if since else None, accounts=account, regions=config_region,
+            since=parse_date(since, "--since") if since else None, accounts=account, regions=config_region,
             max_workers=max_workers, keys=keys, on_listed=on_listed, on_object=on_object)
-    console.print_table(s3_ingest.by_account_region(summary), title="read per account and region")
-    finish_run(summary, warehouse, strict=strict)
+    if fmt == "table":
+        console.print_table(s3_ingest.by_account_region(summary), title="read per account and region")
+    finish_run(summary, warehouse, strict=strict, fmt=fmt, asked=f"under {uri}")
 
 
 @app.command("lake-emulator")
@@ -224,11 +242,11 @@ def demo(
         "--data", callback=from_settings("demo_dir"), show_default=False,
         help="Folder for the simulated files [default: demo-data, or PATCHTRAIL_DEMO_DIR].")] = None,
     warehouse: Warehouse = None,
-    accounts: Annotated[int, typer.Option(min=1, max=50)] = 3,
-    regions: Annotated[int, typer.Option(min=1, max=8)] = 2,
-    instances: Annotated[int, typer.Option(min=1, max=5000)] = 12,
-    days: Annotated[int, typer.Option(min=1, max=1100)] = 120,
-    seed: int = 7,
+    accounts: Annotated[int, typer.Option(min=1, max=50)] = DEMO["accounts"],
+    regions: Annotated[int, typer.Option(min=1, max=8)] = DEMO["regions"],
+    instances: Annotated[int, typer.Option(min=1, max=5000)] = DEMO["instances"],
+    days: Annotated[int, typer.Option(min=1, max=1100)] = DEMO["days"],
+    seed: int = DEMO["seed"],
     source: Annotated[str, typer.Option(help="How to land it: files (from disk), lake (through "
                                              "the local CloudTrail Lake endpoint) or s3 (through a "
                                              "local S3).")] = "files",
@@ -244,18 +262,18 @@ def demo(
         raise typer.BadParameter(f"choose one of {', '.join(demos.SOURCES)}", param_hint="--source")
     console.setup_logging(quiet=quiet)
     t0 = time.monotonic()
-    console.stderr.print(f"[bold]1/3 simulate[/bold] {accounts} accounts x {regions} regions x "
-                         f"{instances} instances, {days} days -> {data}")
+    console.step("1/3 simulate", f"{accounts} accounts x {regions} regions x {instances} "
+                                 f"instances, {days} days -> {data}")
     sim = demos.simulate(data, accounts=accounts, regions=regions, instances=instances, days=days,
                          seed=seed)
     console.stderr.print(f"    {sim.patch_items} PatchCompliance items "
                          f"in three formats ({time.monotonic() - t0:.1f} s)")
-    console.stderr.print(f"[bold]2/3 ingest ({source}) + build history[/bold] -> {warehouse}")
+    console.step(f"2/3 ingest ({source}) + build history", f"-> {warehouse}")
     with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):
         summary = demos.ingest(source, data, warehouse=warehouse, days=days, on_listed=on_listed,
                                on_object=on_object)
-    console.stderr.print("[bold]3/3 summary and publication[/bold]")
-    finish_run(summary, warehouse)
+    console.step("3/3 summary and publication")
+    finish_run(summary, warehouse, asked=f"under {data}")
     published = demos.publish(warehouse, data)
     for label, path in published.items():
         console.stdout.print(f"{label:<18} {path}", highlight=False)

@@ -11,6 +11,8 @@ import typer
 from patchtrail import console
 from patchtrail.cli.analytics import PolicyOption
 from patchtrail.cli.common import (
+    Format,
+    TextFormat,
     Warehouse,
     cli_errors,
     from_settings,
@@ -28,6 +30,7 @@ def publish_duckdb(
     out: Annotated[Path | None, typer.Option(
         "--out", callback=from_settings("published_copy"), show_default=False,
         help="Where the read-only copy goes [default: published/patchtrail.duckdb].")] = None,
+    fmt: Format = TextFormat.table,
     warehouse: Warehouse = None,
 ) -> None:
     """Replace the read-only copy of the warehouse atomically (readers see old or new, never partial).
@@ -38,8 +41,9 @@ def publish_duckdb(
 
     require_warehouse(warehouse)
     copy = publish_copy(warehouse, out)
-    console.stdout.print(f"published {copy.path} ({copy.size_bytes / 1e6:.1f} MB, up to load "
-                         f"{copy.last_load_id}); open it with read_only=True", highlight=False)
+    console.print_record({"published": str(copy.path), "size_mb": round(copy.size_bytes / 1e6, 1),
+                          "last_load_id": copy.last_load_id}, fmt=fmt,
+                         title="read-only copy (open it with read_only=True)")
 
 
 @publish_app.command("parquet")
@@ -51,6 +55,7 @@ def publish_parquet(
     region: Annotated[str | None, typer.Option(callback=from_settings("aws_region"),
                                                help="AWS region.")] = None,
     policy: PolicyOption = "internal",
+    fmt: Format = TextFormat.table,
     warehouse: Warehouse = None,
 ) -> None:
     """Export history, marts and SLA status as Hive-partitioned Parquet (only changed partitions).
@@ -63,9 +68,12 @@ def publish_parquet(
 
     require_warehouse(warehouse)
     lake = publish(warehouse, out, policy=policy, s3_endpoint_url=s3_endpoint_url, region=region)
-    console.stdout.print(f"{lake.root}: {len(lake.written)} partitions written, {lake.unchanged} "
-                         f"unchanged, {len(lake.deleted)} deleted; rows {lake.rows}", highlight=False)
-    _print_sla(lake.sla)
+    _print_publication(f"Parquet lake {lake.root}: {len(lake.written)} partitions written, "
+                       f"{lake.unchanged} unchanged, {len(lake.deleted)} deleted",
+                       lake.rows, lake.sla, fmt=fmt,
+                       extra={"root": str(lake.root), "partitions_written": len(lake.written),
+                              "partitions_unchanged": lake.unchanged,
+                              "partitions_deleted": len(lake.deleted)})
 
 
 @publish_app.command("postgres")
@@ -76,6 +84,7 @@ def publish_postgres(
                                           "variable, or a ~/.pgpass entry, not the command line).")],
     schema: Annotated[str, typer.Option(help="Target schema, replaced atomically.")] = "patchtrail",
     policy: PolicyOption = "internal",
+    fmt: Format = TextFormat.table,
     warehouse: Warehouse = None,
 ) -> None:
     """Load the marts into a PostgreSQL schema; readers see the old marts or the new, never a mix.
@@ -92,16 +101,47 @@ def publish_postgres(
 
         from patchtrail.publish.postgres import publish_postgres as publish
     except ImportError:
-        raise PatchtrailError("psycopg is not installed: pip install 'patchtrail[postgres]'") from None
-    result = publish(warehouse, dsn, schema=schema, policy=policy)
-    console.stdout.print(f"published schema {result.schema}: {result.rows}", highlight=False)
-    _print_sla(result.sla)
+        raise PatchtrailError("psycopg is not installed: pip install -e '.[postgres]' (or "
+                              "pip install 'patchtrail[postgres]')") from None
+    try:
+        result = publish(warehouse, dsn, schema=schema, policy=policy)
+    except psycopg.OperationalError as exc:
+        error = PatchtrailError(f"PostgreSQL at {_where(dsn)} is not reachable: "
+                                f"{str(exc).strip().splitlines()[-1]}")
+        error.hint = ("check the server is running and PATCHTRAIL_POSTGRES_DSN (host, port, "
+                      "dbname, user; the password in ~/.pgpass or PGPASSWORD)")
+        raise error from None
+    _print_publication(f"PostgreSQL schema {result.schema}", result.rows, result.sla, fmt=fmt,
+                       extra={"schema": result.schema})
 
 
-def _print_sla(sla: SlaParameters | None) -> None:
+def _print_publication(title: str, rows: dict[str, int], sla: SlaParameters | None, *, fmt: str,
+                       extra: dict) -> None:
+    """What was published: rows per table as a table (or one CSV/JSON record), and the SLA basis."""
+    basis = {}
     if sla is not None:
-        as_of = sla.as_of.astimezone(UTC)
+        basis = {"sla_policy": sla.policy.name, "sla_thresholds_sha256": sla.thresholds_sha256,
+                 "sla_as_of": sla.as_of.astimezone(UTC)}
+    if fmt != "table":
+        console.print_record({**extra, **{f"rows_{k}": v for k, v in rows.items()}, **basis},
+                             fmt=fmt)
+        return
+    console.print_rows(["table", "rows"], sorted(rows.items()), fmt="table", title=title,
+                       noun="table")
+    if sla is not None:
         console.stdout.print(f"SLA rows under policy {sla.policy.name} (thresholds sha256 "
-                             f"{sla.thresholds_sha256[:12]}) as of {as_of:%Y-%m-%d %H:%M:%S} UTC",
-                             highlight=False)
+                             f"{sla.thresholds_sha256[:12]}) as of "
+                             f"{basis['sla_as_of']:%Y-%m-%d %H:%M:%S} UTC (the data-as-of time)")
+
+
+def _where(dsn: str) -> str:
+    """host:port/dbname of a DSN, never its password."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = conninfo_to_dict(dsn)
+    except Exception:  # a DSN psycopg cannot parse: say nothing of it
+        return "the given DSN"
+    host = parts.get("host") or "localhost"
+    return f"{host}:{parts.get('port') or 5432}/{parts.get('dbname') or ''}".rstrip("/")
 

@@ -17,13 +17,12 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from patchtrail.errors import InvalidInput
 from patchtrail.ingest.readahead import read_ahead
 from patchtrail.ingest.workers import WorkerPool, plan_groups, worker_count
 from patchtrail.run import ObjectResult, Run, RunSummary
@@ -47,13 +46,15 @@ def ingest(source: Source, *, warehouse: Path | str, listing: Listing | None = N
         on_listed: called once with (objects to consider, their bytes).
         now: the run's clock (capture times more than a day after it are rejected).
         chunk_items: items per committed chunk (see patchtrail.run).
-    Raises InvalidInput, recording nothing, when every path or prefix named does not exist.
+    When no path or prefix named exists, nothing is recorded (the warehouse is not even opened):
+    the summary has no objects and names them in `not_found`.
     """
     clock = time.perf_counter()
     listing = listing if listing is not None else source.list()
     listed = time.perf_counter() - clock
     if listing.not_found and not listing.objects and not listing.ignored:
-        raise InvalidInput(f"no such file or folder: {', '.join(listing.not_found)}")
+        return RunSummary(load_id=0, source=source.name, warehouse=str(warehouse),
+                          started_at=datetime.now(UTC), not_found=list(listing.not_found))
     if on_listed:
         on_listed(len(listing.objects), sum(o.size for o in listing.objects))
     con = connect(warehouse)

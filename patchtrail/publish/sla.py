@@ -12,7 +12,6 @@ from typing import Any
 import duckdb
 
 from patchtrail.analytics.policy import DEFAULT_POLICY, Policy, resolve_policy
-from patchtrail.warehouse import scalar
 
 
 @dataclass(frozen=True)
@@ -42,14 +41,16 @@ def sla_parameters(con: duckdb.DuckDBPyConnection, policy: str | Path = DEFAULT_
     Args:
         policy: a stored policy name (preset or loaded) or a .toml/.yaml policy file, read with
             the same checks as `patchtrail sla` and `patchtrail evidence`.
-    The time is the latest capture time in the warehouse (now, if it is empty), as the report uses.
+    The time is the warehouse's data-as-of time (`patchtrail.as_of.data_as_of`), the default
+    of every surface.
 
     Raises:
         InvalidInput: an unknown policy name or a bad policy file, before anything is written.
     """
+    from patchtrail.as_of import data_as_of
+
     chosen = resolve_policy(con, policy)
-    data_as_of = scalar(con, "select max(captured_at) from staging.instance_snapshots")
-    return SlaParameters(chosen, data_as_of or datetime.now(UTC), thresholds_sha256(chosen))
+    return SlaParameters(chosen, data_as_of(con), thresholds_sha256(chosen))
 
 
 def thresholds_sha256(policy: Policy) -> str:

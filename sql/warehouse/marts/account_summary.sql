@@ -1,12 +1,16 @@
 -- marts.account_summary
 -- Grain: one row per account with live managed instances: the account now, with the
--- definitions of marts.fleet_summary (compliant by the latest ComplianceSummary status;
--- missing = current patch versions in state Missing or Failed). Runs publish its least
--- compliant rows as their "top non-compliant accounts" table.
+-- definitions of marts.fleet_summary. Instances: live managed instances, compliant by their
+-- latest ComplianceSummary status. Missing critical / high: rows of
+-- marts.current_missing_patches (non-compliant patches as marts.is_non_compliant defines them,
+-- at the data-as-of time) whose episode severity is CRITICAL / HIGH, the same rows the report
+-- and `patchtrail status` count. Runs publish its least compliant rows as their "top
+-- non-compliant accounts" table.
+-- Reads: marts.current_instance_compliance, marts.current_missing_patches.
 create or replace view marts.account_summary as
 with
 instances as (select * from marts.current_instance_compliance),
-patches as (select * from marts.current_patch_state),
+missing as (select * from marts.current_missing_patches),
 instance_counts as (
     select
         account_id,
@@ -19,11 +23,9 @@ instance_counts as (
 missing_counts as (
     select
         account_id,
-        count(*) filter (where state in ('Missing', 'Failed') and severity = 'CRITICAL')
-            as missing_critical_patches,
-        count(*) filter (where state in ('Missing', 'Failed') and severity = 'HIGH')
-            as missing_high_patches,
-    from patches
+        count(*) filter (where severity = 'CRITICAL') as missing_critical_patches,
+        count(*) filter (where severity = 'HIGH') as missing_high_patches,
+    from missing
     group by account_id
 ),
 summary as (

@@ -1,7 +1,8 @@
 -- marts.fleet_summary
 -- Grain: one row: the fleet now, the sum of marts.account_summary. Instances = live managed
--- instances; compliant by their latest ComplianceSummary status; missing = current patch
--- versions in state Missing or Failed.
+-- instances; compliant by their latest ComplianceSummary status; missing critical / high =
+-- rows of marts.current_missing_patches of that severity (marts.is_non_compliant, at the
+-- data-as-of time), as the report and `patchtrail status` count them.
 create or replace view marts.fleet_summary as
 with
 accounts as (

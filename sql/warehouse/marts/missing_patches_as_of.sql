@@ -1,7 +1,8 @@
 -- marts.missing_patches_as_of(as_of, known_at := 'infinity')
 -- Grain: one row per (account_id, aws_region, instance_id, patch_id) non-compliant at valid time
--- `as_of` on a live instance (Missing, Failed, InstalledPendingReboot, InstalledRejected, or
--- AvailableSecurityUpdate reported NON_COMPLIANT; NotApplicable never), as known at `known_at`.
+-- `as_of` on a live instance (marts.is_non_compliant: Missing, Failed, InstalledPendingReboot,
+-- InstalledRejected, or AvailableSecurityUpdate reported NON_COMPLIANT), as known at `known_at`.
+-- Every "missing patches" figure (summaries, status, report, SLA) counts these rows.
 -- first_seen_missing is when its open remediation episode started; days_missing =
 -- floor((as_of - first_seen_missing) / 1 day). severity is the highest seen in the episode.
 -- Reads: marts.remediation_episodes_as_of. Parameters: as_of, known_at (timestamptz).

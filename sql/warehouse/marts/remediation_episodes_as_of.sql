@@ -2,9 +2,8 @@
 -- Grain: one row per remediation episode of one patch on one instance
 -- (account_id, aws_region, instance_id, patch_id, episode_no), as seen at valid time `as_of` in
 -- the history known at recording time `known_at`.
--- An episode is a maximal run of consecutive patch versions in a non-compliant state: Missing,
--- Failed, InstalledPendingReboot, InstalledRejected, or AvailableSecurityUpdate reported
--- NON_COMPLIANT. NotApplicable is never non-compliant. It opens at the first such version
+-- An episode is a maximal run of consecutive patch versions in a non-compliant state, as
+-- marts.is_non_compliant defines it (the one definition of "missing"). It opens at the first such version
 -- (opened_at = first seen non-compliant) and closes at the first item that reports the patch
 -- Installed/InstalledOther ('installed'), NotApplicable ('not_applicable'), another compliant
 -- state ('compliant'), deletes the instance ('instance_deleted') or omits the patch
@@ -14,7 +13,7 @@
 -- episode up to as_of.
 -- Only (instance, patch) pairs with a non-compliant version are windowed; with open_only, only
 -- those non-compliant at as_of (the open episodes: what missing-patch and SLA queries need).
--- Reads: marts.patch_state_known_at, marts.instance_compliance_known_at.
+-- Reads: marts.patch_state_known_at, marts.instance_compliance_known_at, marts.is_non_compliant.
 -- Parameters: as_of (timestamptz; 'infinity' = all history), known_at (timestamptz),
 -- open_only (boolean).
 create or replace macro marts.remediation_episodes_as_of(as_of, known_at := 'infinity',
@@ -26,9 +25,7 @@ seen as (
     select
         * exclude (valid_to, is_current),
         case when valid_to <= cast(as_of as timestamptz) then valid_to end as valid_to,
-        state in ('Missing', 'Failed', 'InstalledPendingReboot', 'InstalledRejected')
-            or (state = 'AvailableSecurityUpdate' and compliance_status = 'NON_COMPLIANT')
-            as is_non_compliant,
+        marts.is_non_compliant(state, compliance_status) as is_non_compliant,
         case severity
             when 'CRITICAL' then 5 when 'HIGH' then 4 when 'MEDIUM' then 3 when 'LOW' then 2
             when 'INFORMATIONAL' then 1 when 'UNSPECIFIED' then 0
