@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from flows.retry import retry_options
-from flows.summary import log_object, publish_read_only_copy, publish_run_summary
+from flows.summary import finish_flow, log_object, publish_run_summary
 from flows.writer import single_writer
 from patchtrail.config import settings
 from patchtrail.ingest.files import ingest_files
@@ -34,11 +34,7 @@ def ingest_files_flow(paths: list[str], warehouse: str | None = None,
     warehouse = warehouse or str(settings().warehouse)
     summary = land_files([str(Path(p)) for p in paths], warehouse)
     publish_run_summary(summary, key="ingest-files-summary")
-    publish_read_only_copy(warehouse)
-    if strict and summary.rejected_anything:
-        raise RuntimeError(f"load {summary.load_id}: records were rejected (strict mode); "
-                           "see landing.rejected_records")
-    return summary.as_dict()
+    return finish_flow(summary, warehouse, strict=strict, asked="under " + ", ".join(paths))
 
 
 if __name__ == "__main__":

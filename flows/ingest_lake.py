@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger, runtime, task
 
 from flows.fanout import fan_out
 from flows.retry import retry_options
-from flows.summary import log_object, publish_read_only_copy, publish_run_summary
+from flows.summary import finish_flow, log_object, publish_run_summary
 from flows.writer import single_writer
 from patchtrail import spool, validate
 from patchtrail.config import settings
@@ -98,7 +98,4 @@ def ingest_lake_flow(stores: list[dict], warehouse: str | None = None, start: st
             on_failure=lambda piece, exc: unstaged(piece["window"], f"gave up: {exc}"))
         summary = land_results(staged, plan, checked, warehouse, lake)
     publish_run_summary(summary, key="ingest-lake-summary")
-    publish_read_only_copy(warehouse)
-    if strict and summary.rejected_anything:
-        raise RuntimeError(f"load {summary.load_id}: windows or records were rejected (strict mode)")
-    return summary.as_dict()
+    return finish_flow(summary, warehouse, strict=strict, asked="in " + ", ".join(s.id for s in checked))

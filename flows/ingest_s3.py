@@ -17,7 +17,7 @@ from prefect.artifacts import create_table_artifact
 
 from flows.fanout import fan_out
 from flows.retry import retry_options
-from flows.summary import log_object, publish_read_only_copy, publish_run_summary
+from flows.summary import finish_flow, log_object, publish_run_summary
 from flows.writer import single_writer
 from patchtrail import spool
 from patchtrail.config import settings
@@ -109,10 +109,7 @@ def ingest_s3_flow(uri: str, warehouse: str | None = None, since: str | None = N
     rows = by_account_region(summary)
     create_table_artifact(rows or [{"account_id": "(nothing listed)"}], key="ingest-s3-by-account-region",
                           description="What was read per account and region")
-    publish_read_only_copy(warehouse)
-    if strict and summary.rejected_anything:
-        raise RuntimeError(f"load {summary.load_id}: objects or records were rejected (strict mode)")
-    return summary.as_dict()
+    return finish_flow(summary, warehouse, strict=strict, asked=f"under {uri}")
 
 
 #: Account/region fetch tasks at once (each downloads with up to `max_workers` threads).

@@ -62,3 +62,17 @@ def publish_read_only_copy(warehouse: str) -> str | None:
     if not cfg.publish_after_run:
         return None
     return str(publish_copy(warehouse, cfg.published_copy).path)
+
+
+def finish_flow(summary: RunSummary, warehouse: str, *, strict: bool, asked: str) -> dict:
+    """End an ingest flow as the CLI ends a run (patchtrail.exit_codes): publish the read-only
+    copy unless the run could not do what it was asked, and fail the flow run whenever the CLI
+    would exit non-zero (nothing found, everything rejected, or anything rejected with strict)."""
+    from patchtrail.exit_codes import ExitCode, run_outcome
+
+    outcome = run_outcome(summary, strict=strict, asked=asked)
+    if outcome.code != ExitCode.INCOMPLETE:
+        publish_read_only_copy(warehouse)
+    if outcome.code != ExitCode.OK:
+        raise RuntimeError(f"{outcome.message} (exit code {int(outcome.code)})")
+    return summary.as_dict()

@@ -7,6 +7,7 @@ import json
 import uuid
 
 import duckdb
+import orjson
 import pytest
 
 from patchtrail.simulator import simulate_to_dir
@@ -51,12 +52,23 @@ def test_flow_lands_files_and_publishes_artifacts(prefect_server, tmp_path):
 
 
 def test_strict_flow_fails_when_records_are_rejected(prefect_server, tmp_path):
+    from factories import config_file_ci, lake_event, patch
+
+    from flows.ingest_files import ingest_files_flow
+
+    good = orjson.dumps(lake_event(config_file_ci("2026-03-01T06:00:00.000Z", [patch("KB1")])))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "e.ndjson").write_bytes(good + b"\n{not json\n")
+    with pytest.raises(RuntimeError, match="--strict: 0 objects and 1 record rejected"):
+        ingest_files_flow([str(tmp_path / "in")], warehouse=str(tmp_path / "w.duckdb"), strict=True)
+
+
+def test_a_flow_that_reads_nothing_fails(prefect_server, tmp_path):
     from flows.ingest_files import ingest_files_flow
 
     (tmp_path / "bad.json.gz").write_bytes(b"\x1f\x8b nope")
-    with pytest.raises(RuntimeError, match="strict mode"):
-        ingest_files_flow([str(tmp_path / "bad.json.gz")], warehouse=str(tmp_path / "w.duckdb"),
-                          strict=True)
+    with pytest.raises(RuntimeError, match=r"nothing readable .* \(exit code 3\)"):
+        ingest_files_flow([str(tmp_path / "bad.json.gz")], warehouse=str(tmp_path / "w.duckdb"))
 
 
 def test_lake_flow_lands_windows_and_reports_scan_cost(prefect_server, tmp_path):
