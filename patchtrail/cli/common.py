@@ -59,10 +59,12 @@ def require_warehouse(warehouse: Path) -> None:
 
 
 def open_existing(warehouse: Path):
-    from patchtrail.warehouse import connect
+    """A reader of an existing warehouse: read-only, and unable to reach any other file or the
+    network whatever SQL it runs (`connect_reader`)."""
+    from patchtrail.warehouse.connect import connect_reader
 
     require_warehouse(warehouse)
-    return connect(warehouse, read_only=True)
+    return connect_reader(warehouse)
 
 
 def finish_run(summary, warehouse: Path, *, strict: bool = False) -> None:

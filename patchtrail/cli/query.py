@@ -108,25 +108,20 @@ def sql(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     warehouse: Warehouse = None,
 ) -> None:
-    """Run your own SQL on the warehouse, opened read-only (nothing can be changed).
+    """Run one SQL query of yours on the warehouse: it can read the warehouse and nothing else.
+
+    The connection is read-only and locked (no other file, no network, no extension, no SET).
 
     Example: patchtrail sql "select * from marts.instance_compliance_as_of('2026-03-31')"
     """
-    import duckdb
-
-    from patchtrail.errors import InvalidInput
+    from patchtrail.warehouse.readonly import analyst_statement, run_analyst_query
 
     if fmt not in ("table", "csv", "json"):
         raise typer.BadParameter("choose table, csv or json", param_hint="--format")
+    checked = analyst_statement(statement)  # one query, or nothing runs
     con = open_existing(warehouse)
     try:
-        cursor = con.execute(statement)
-        if cursor.description is None:
-            raise InvalidInput("the statement returned no rows to show")
-        columns = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
-    except duckdb.Error as exc:
-        raise InvalidInput(f"{type(exc).__name__}: {exc}") from None
+        columns, rows = run_analyst_query(con, checked)
     finally:
         con.close()
     console.print_rows(columns, rows, fmt=fmt)
