@@ -33,8 +33,9 @@ class Settings(BaseSettings):
 
     warehouse: Path = Field(Path("patchtrail.duckdb"), description="The DuckDB warehouse file.")
     demo_dir: Path = Field(Path("demo-data"), description="Where `patchtrail demo` simulates to.")
-    published_copy: Path = Field(Path("published/patchtrail.duckdb"),
-                                 description="Read-only copy for BI tools, replaced after each run.")
+    published_copy: Path | None = Field(None, description="Read-only copy for BI tools, replaced "
+                                        "after each run (default: beside the warehouse, "
+                                        "<warehouse dir>/published/<warehouse stem>.duckdb).")
     publish_after_run: bool = Field(True, description="Refresh the published copy after every "
                                     "successful ingest (CLI and flows).")
     aws_region: str | None = Field(None, description="AWS region for Lake and S3 clients "

@@ -79,9 +79,13 @@ def after_run(warehouse: Path) -> None:
     """Refresh the published read-only copy, when the settings ask for it."""
     cfg = settings()
     if cfg.publish_after_run:
+        from patchtrail.errors import InvalidInput
         from patchtrail.publish.copy import publish_copy
 
-        copy = publish_copy(warehouse, cfg.published_copy)
+        try:
+            copy = publish_copy(warehouse, cfg.published_copy)
+        except InvalidInput as exc:
+            raise InvalidInput(f"the run succeeded, but {exc}") from None
         console.stderr.print(f"published read-only copy: {copy.path}", highlight=False)
 
 
