@@ -13,6 +13,7 @@ from patchtrail.cli.common import (
     app,
     cli_errors,
     open_existing,
+    require_warehouse,
 )
 
 
@@ -81,23 +82,17 @@ def export(
     end: Annotated[str | None, typer.Option(help="For the time-range queries (UTC).")] = None,
     warehouse: Warehouse = None,
 ) -> None:
-    """Export a mart or a seed query to CSV or Excel (.xlsx).
+    """Export a mart or a seed query to CSV or Excel (.xlsx), replacing the file atomically.
 
+    CSV text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR, ') get one
+    leading ' (remove it to get the value back).
     Example: patchtrail export marts.current_patch_state --out patches.xlsx
     """
-    from patchtrail.publish.exports import object_rows, write_rows
-    from patchtrail.queries import SEED_QUERIES, run_seed_query
+    from patchtrail.publish.exports import export as export_file
 
-    con = open_existing(warehouse)
-    try:
-        if name.removesuffix(".sql") in SEED_QUERIES:
-            columns, rows = run_seed_query(con, name, instance_id=instance, start=start, end=end)
-        else:
-            columns, rows = object_rows(con, name)
-    finally:
-        con.close()
-    write_rows(columns, rows, out)
-    console.stdout.print(f"{out}: {len(rows)} rows", highlight=False)
+    require_warehouse(warehouse)
+    result = export_file(warehouse, name, out, instance_id=instance, start=start, end=end)
+    console.stdout.print(f"{out}: {result.rows} rows", highlight=False)
 
 
 
