@@ -14,7 +14,7 @@ import duckdb
 from patchtrail.lake import delivery
 from patchtrail.lake.engine import EventTables
 from patchtrail.lake.faults import Faults, QueryFault
-from patchtrail.lake.protocol import ApiError, Pager, max_results
+from patchtrail.lake.protocol import ApiError, Pager, epoch_seconds, max_results
 from patchtrail.lake.runs import QueryRun, error_message, execute
 from patchtrail.lake.stores import Store, StoreCatalog
 from patchtrail.lake.trino import InvalidStatement, UnsupportedSql, translate
@@ -202,8 +202,9 @@ class LakeService:
 
     def list_queries(self, body: dict[str, Any]) -> dict[str, Any]:
         store = self.stores.get(body.get("EventDataStore"))
-        start, end, status = body.get("StartTime"), body.get("EndTime"), body.get("QueryStatus")
-        if start is not None and end is not None and float(start) > float(end):
+        start, end = epoch_seconds(body, "StartTime"), epoch_seconds(body, "EndTime")
+        status = body.get("QueryStatus")
+        if start is not None and end is not None and start > end:
             raise ApiError("InvalidDateRangeException", "StartTime is later than EndTime.")
         if status is not None and status not in _STATUSES:
             raise ApiError(
@@ -215,8 +216,8 @@ class LakeService:
             {"QueryId": r.query_id, "QueryStatus": r.status, "CreationTime": r.created}
             for r in sorted(runs, key=lambda r: r.created, reverse=True)
             if not self._faults.is_expired(r.query_id)
-            and (start is None or r.created >= float(start))
-            and (end is None or r.created <= float(end))
+            and (start is None or r.created >= start)
+            and (end is None or r.created <= end)
             and (status is None or r.status == status)
         ]
         return self._pager.page(body, "Queries", f"list-queries:{store.id}", items)
