@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -68,6 +70,7 @@ class LakeService:
             "ListEventDataStores": self.list_event_data_stores,
             "GetEventDataStore": self.get_event_data_store,
             "ListQueries": self.list_queries,
+            "ListPublicKeys": self.list_public_keys,
         }
 
     def handle(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -221,6 +224,29 @@ class LakeService:
             and (status is None or r.status == status)
         ]
         return self._pager.page(body, "Queries", f"list-queries:{store.id}", items)
+
+    def list_public_keys(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The key that signs delivered result files (result_sign.json), when its validity
+        overlaps [StartTime, EndTime] (both default to now), with the fingerprint those files
+        carry. There is one key, so NextToken (reserved by AWS) is never issued or accepted."""
+        if body.get("NextToken"):
+            raise ApiError("InvalidTokenException", "The NextToken is not valid.")
+        now = time.time()
+        start = epoch_seconds(body, "StartTime")
+        end = epoch_seconds(body, "EndTime")
+        start, end = (now if start is None else start), (now if end is None else end)
+        if start > end:
+            raise ApiError("InvalidTimeRangeException", "StartTime is later than EndTime.")
+        signer = self._signer
+        keys = []
+        if start <= signer.valid_until and end >= signer.valid_from:
+            keys.append({
+                "Value": base64.b64encode(signer.public_key_der).decode(),
+                "ValidityStartTime": signer.valid_from,
+                "ValidityEndTime": signer.valid_until,
+                "Fingerprint": signer.fingerprint,
+            })
+        return {"PublicKeyList": keys}
 
     def cancel_all(self) -> None:
         """Cancel every query not yet terminal (emulator shutdown)."""
