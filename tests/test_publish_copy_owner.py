@@ -133,6 +133,23 @@ def test_a_file_that_is_no_copy_of_ours_is_refused_and_untouched(warehouse, tmp_
     assert digest(target) == before
 
 
+def test_a_copy_made_before_copies_recorded_their_origin_is_recognised_by_its_loads(warehouse, tmp_path, data):
+    """An upgrade must not strand the copy dashboards read: an older copy of this warehouse
+    (no meta.publication, but only this warehouse's runs) is replaced; another's is not."""
+    old_copy = tmp_path / "published" / "w.duckdb"
+    old_copy.parent.mkdir()
+    shutil.copyfile(warehouse, old_copy)  # what an older patchtrail published
+    assert publish_copy(warehouse).path == old_copy
+    other = tmp_path / "other.duckdb"
+    ingest_files([data], warehouse=other)
+    foreign = tmp_path / "foreign.duckdb"
+    shutil.copyfile(other, foreign)
+    before = digest(foreign)
+    with pytest.raises(InvalidInput, match="its loads are not those of"):
+        publish_copy(warehouse, foreign)
+    assert digest(foreign) == before
+
+
 def test_a_file_copy_of_the_warehouse_cannot_replace_the_original_copy(warehouse, tmp_path):
     copy = publish_copy(warehouse)
     clone = tmp_path / "clone.duckdb"

@@ -80,7 +80,7 @@ def publish_copy(warehouse: Path | str, target: Path | str | None = None) -> Pub
         con = connect(source)
         try:
             identity = _warehouse_identity(con, source)
-            _check_owner(target, source, identity)  # before anything is written
+            _check_owner(target, source, identity, con)  # before anything is written
             remove_stale_temporaries(target)
             last = scalar(con, "select max(load_id) from landing.loads")
             con.execute("checkpoint")  # everything in the main file, nothing left in the WAL
@@ -139,7 +139,7 @@ def _warehouse_identity(con: duckdb.DuckDBPyConnection, source: Path) -> str:
     return scalar(con, "select warehouse_id from meta.warehouse_identity")
 
 
-def _check_owner(target: Path, source: Path, identity: str) -> None:
+def _check_owner(target: Path, source: Path, identity: str, warehouse: duckdb.DuckDBPyConnection) -> None:
     """Refuse to replace anything at `target` but a copy published from this warehouse."""
     if not target.exists() and not target.is_symlink():
         return
@@ -153,16 +153,32 @@ def _check_owner(target: Path, source: Path, identity: str) -> None:
         raise _refused(f"{target} is not a copy patchtrail can open ({first})") from None
     try:
         origin = published_from(con)
+        legacy = origin is None and _is_earlier_copy(con, warehouse)
     finally:
         con.close()
+    if legacy:
+        return
     if origin is None:
-        raise _refused(f"{target} has no record of the warehouse it was published from (an older "
-                       f"patchtrail's copy, or not a copy at all); delete it if it is a copy of {here}")
+        raise _refused(f"{target} has no record of the warehouse it was published from, and its "
+                       f"loads are not those of {here}; delete it if it is a copy of this warehouse")
     if origin.warehouse_id != identity:
         raise _refused(f"{target} was published from {origin.warehouse_path}, not from {here}")
     if origin.warehouse_path != here and _is_other_file(origin.warehouse_path, source):
         raise _refused(f"{target} was published from {origin.warehouse_path}, which still exists; "
                        f"{here} is a file copy of it (same warehouse id)")
+
+
+def _is_earlier_copy(copy: duckdb.DuckDBPyConnection, warehouse: duckdb.DuckDBPyConnection) -> bool:
+    """A copy published before copies carried their origin (meta.publication) still counts as
+    this warehouse's when every run it holds is one of the warehouse's own runs (same load id,
+    source and start time to the microsecond)."""
+    query = "select load_id, source, started_at from landing.loads order by load_id"
+    try:
+        theirs = copy.execute(query).fetchall()
+    except duckdb.Error:
+        return False
+    ours = set(warehouse.execute(query).fetchall())
+    return bool(theirs) and set(theirs) <= ours
 
 
 def _refused(reason: str) -> InvalidInput:
