@@ -8,19 +8,23 @@ never a partial file, and one that still has the old copy open keeps reading it.
 
 The copy belongs to its warehouse. By default it sits beside it
 (`<warehouse dir>/published/<warehouse stem>.duckdb`). The warehouse gets a random id the first
-time it is published (`meta.warehouse_identity`), and each copy records the id and path it was
-published from (`meta.publication`). A publish replaces only a copy carrying its own id; any
-other file at the target is refused, untouched.
+time it is published (`meta.warehouse_identity`, a view of constants), and each copy records
+the id and path it was published from (`meta.publication`). A publish replaces only a copy
+carrying its own id (or, from before the record, holding only this warehouse's runs); any other
+file at the target is refused, untouched.
 
-Temporary copies are named `.<copy name>.<32 hex>.tmp` (and `.tmp.wal`). A failure (ENOSPC, an error, Ctrl-C)
-removes its own; one killed outright leaves it, and the next publish of that copy removes it
-before writing (publishes of one folder hold a lock on it, so no temporary there is live then).
+Temporary copies are named `.<copy name>.<32 hex>.tmp` (and `.tmp.wal`). A failure (ENOSPC, an
+error, Ctrl-C) removes its own; one killed outright leaves it, and the next publish of that copy
+removes it before writing (publishes of one folder hold a lock on it, so no temporary there is
+live then).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,7 +83,7 @@ def publish_copy(warehouse: Path | str, target: Path | str | None = None) -> Pub
     with folder_lock(target.parent):
         con = connect(source)
         try:
-            identity = _warehouse_identity(con, source)
+            identity = _warehouse_identity(con)
             _check_owner(target, source, identity, con)  # before anything is written
             remove_stale_temporaries(target)
             last = scalar(con, "select max(load_id) from landing.loads")
@@ -132,10 +136,17 @@ def remove_stale_temporaries(target: Path | str) -> list[Path]:
     return removed
 
 
-def _warehouse_identity(con: duckdb.DuckDBPyConnection, source: Path) -> str:
-    """The warehouse's id, made (once) if it has none yet."""
-    con.execute(load_sql("meta/warehouse_identity"))
-    con.execute(load_sql("meta/new_warehouse_identity"), {"created_path": str(source.resolve())})
+def _warehouse_identity(con: duckdb.DuckDBPyConnection) -> str:
+    """The warehouse's id (`meta.warehouse_identity`), made the first time it is asked for."""
+    exists = scalar(con, "select count(*) from duckdb_views() where schema_name = 'meta' "
+                         "and view_name = 'warehouse_identity'")
+    if not exists:
+        values = {"warehouse_id": str(uuid.uuid4()),
+                  "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+        if not (re.fullmatch(r"[0-9a-f-]{36}", values["warehouse_id"])
+                and re.fullmatch(r"[0-9T:.Z-]{27}", values["created_at"])):
+            raise ValueError(f"unexpected identity values {values}")  # only ours reach the SQL
+        con.execute(load_sql("meta/warehouse_identity").format(**values))
     return scalar(con, "select warehouse_id from meta.warehouse_identity")
 
 

@@ -1,10 +1,13 @@
 -- meta.warehouse_identity
--- Grain: one row, made once, the first time the warehouse is published: the warehouse's id.
--- A published copy carries the row of the warehouse it came from, and `patchtrail publish`
--- replaces only copies whose id is its own (docs/bi.md, "Whose copy is it").
+-- Grain: one row: the warehouse's id, made once, the first time the warehouse is published.
+-- A view of constants, not a table: no statement can update it, and it holds no data (runs of
+-- the same items give the same tables whether or not they were published). A published copy
+-- carries it, and `patchtrail publish` replaces only copies with its own id (docs/bi.md,
+-- "Whose copy is it").
+-- Filled by patchtrail/publish/copy.py with values it made and checked: {warehouse_id} a random
+-- UUID, {created_at} an ISO-8601 UTC time (a view cannot take bound parameters).
 create schema if not exists meta;
-create table if not exists meta.warehouse_identity (
-    warehouse_id varchar not null,
-    created_at timestamptz not null,
-    created_path varchar not null,
-);
+create view if not exists meta.warehouse_identity as
+select
+    '{warehouse_id}'::varchar as warehouse_id,
+    '{created_at}'::timestamptz as created_at;
