@@ -133,3 +133,14 @@ def test_formula_like_text_is_neutralised_in_the_csv_and_kept_in_the_parquet(war
     assert seen == set(FORMULAS)
     assert verify_evidence(out) == []
     assert "remove one leading '" in (out / "README.md").read_text()
+
+
+def test_without_rename_exchange_an_earlier_pack_is_still_replaced_whole(warehouse_path, tmp_path, monkeypatch):
+    """Where renameat2(RENAME_EXCHANGE) is missing (not Linux, some filesystems): two renames."""
+    out = tmp_path / "pack"
+    write_evidence(warehouse_path, out, as_of="2026-03-01")
+    monkeypatch.setattr(evidence, "_exchange", lambda first, second: False)
+    write_evidence(warehouse_path, out, as_of=AS_OF)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["as_of"] == "2026-03-31T00:00:00.000000Z"
+    assert verify_evidence(out) == [] and [p.name for p in tmp_path.iterdir()] == ["pack"]
