@@ -33,8 +33,9 @@ class Settings(BaseSettings):
 
     warehouse: Path = Field(Path("patchtrail.duckdb"), description="The DuckDB warehouse file.")
     demo_dir: Path = Field(Path("demo-data"), description="Where `patchtrail demo` simulates to.")
-    published_copy: Path = Field(Path("published/patchtrail.duckdb"),
-                                 description="Read-only copy for BI tools, replaced after each run.")
+    published_copy: Path | None = Field(None, description="Read-only copy for BI tools, replaced "
+                                        "after each run (default: beside the warehouse, "
+                                        "<warehouse dir>/published/<warehouse stem>.duckdb).")
     publish_after_run: bool = Field(True, description="Refresh the published copy after every "
                                     "successful ingest (CLI and flows).")
     aws_region: str | None = Field(None, description="AWS region for Lake and S3 clients "
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
                                           "(e.g. a local Lake endpoint).")
     lake_window: str = Field("1d", description="eventTime span of one Lake query.")
     lake_overlap: str = Field("6h", description="How far before the watermark a run re-reads.")
+    lake_max_windows: int = Field(2000, ge=1, description="Most Lake queries (windows) one run "
+                                  "may plan per event data store; a longer range is refused.")
     lake_max_concurrency: int = Field(4, ge=1, le=9, description="Lake queries at once (limit 10).")
     lake_timeout_seconds: float | None = Field(None, description="Cancel Lake queries after this.")
     lake_price_per_gb: float = Field(0.005, ge=0, description="USD per GB scanned, for estimates.")

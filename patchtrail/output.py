@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import textwrap
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -177,13 +179,30 @@ def rows_note(shown: int, total: int, *, noun: str = "row") -> str:
             "--limit N or --all for more, --format csv or json for every row")
 
 
+@contextmanager
+def reader_for(warehouse: Path | str, fmt: str, out: Path | None) -> Iterator[tuple[Any, Path]]:
+    """A locked reader of the warehouse (patchtrail.warehouse.connect_reader) allowed to write
+    only what `fmt` needs: a FIFO in a private folder, through which this process streams CSV or
+    JSON to stdout or `out`; or `out` itself for Parquet. Yields (connection, that folder)."""
+    from patchtrail.warehouse.connect import connect_reader
+
+    with tempfile.TemporaryDirectory(prefix="patchtrail-out-") as scratch:
+        paths = [str(Path(out).absolute())] if fmt == "parquet" and out is not None else []
+        con = connect_reader(warehouse, allowed_paths=paths, allowed_directories=[scratch])
+        try:
+            yield con, Path(scratch)
+        finally:
+            con.close()
+
+
 def write_relation(relation: Any, *, fmt: str, console: Console, out: Path | None = None,
-                   limit: int | None = None) -> int | None:
+                   limit: int | None = None, scratch: Path) -> int | None:
     """Write a DuckDB relation in `fmt` to `out` (a file) or stdout; for the table format,
     return how many rows the query had (None otherwise: DuckDB wrote them, nobody counted).
 
     Args:
-        relation: `con.sql(...)` of a query, not yet run.
+        relation: `con.sql(...)` of a query, not yet run, on a connection from `reader_for`.
+        scratch: the folder `reader_for` yielded (where the FIFO goes).
         fmt: table, csv, json (one object per line) or parquet (needs `out`).
         limit: at most this many rows (None: all). The table format shows `limit` rows and
             counts the rest (from Arrow batches, without turning them into Python rows).
@@ -197,16 +216,16 @@ def write_relation(relation: Any, *, fmt: str, console: Console, out: Path | Non
             from patchtrail.errors import InvalidInput
 
             raise InvalidInput("--format parquet writes a file: give --out FILE.parquet")
-        relation.write_parquet(str(out))
+        relation.write_parquet(str(Path(out).absolute()))
         return None
     if out is not None:
         with out.open("wb") as fh:
-            _copy_through_pipe(relation, fmt, fh)
+            _copy_through_fifo(relation, fmt, fh, scratch)
         return None
     console.file.flush()
     sys.stdout.flush()
     try:
-        _copy_through_pipe(relation, fmt, sys.stdout.buffer)
+        _copy_through_fifo(relation, fmt, sys.stdout.buffer, scratch)
     except BrokenPipeError:
         # the reader went away (`| head`): stop quietly, as `cat` does
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -230,26 +249,32 @@ def _table_from_relation(relation: Any, *, console: Console, limit: int | None) 
     return total
 
 
-def _copy_through_pipe(relation: Any, fmt: str, target: IO[bytes]) -> None:
-    """DuckDB writes CSV or JSON lines into a pipe; this thread copies them to `target`.
+def _copy_through_fifo(relation: Any, fmt: str, target: IO[bytes], scratch: Path) -> None:
+    """DuckDB writes CSV or JSON lines into a FIFO in `scratch` (the only place its locked
+    connection may write); this thread copies them to `target`.
 
-    (DuckDB opening /dev/stdout itself would truncate a file redirected with `>>`.)
+    (DuckDB opening /dev/stdout itself would truncate a file redirected with `>>`.) This side
+    holds a writer end of its own until DuckDB is done, so it never waits for a DuckDB that
+    failed before opening the FIFO, and never sees an end before DuckDB has written it all.
     """
-    read_fd, write_fd = os.pipe()
+    fifo = scratch / f"result-{threading.get_ident()}"
+    os.mkfifo(fifo, 0o600)
+    read_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    keep_fd = os.open(fifo, os.O_WRONLY)
+    os.set_blocking(read_fd, True)
     failure: list[BaseException] = []
 
     def produce() -> None:
         try:
-            path = f"/dev/fd/{write_fd}"
             if fmt == "csv":
-                relation.write_csv(path, header=True)
-            else:  # the path is ours (a pipe), never user input
+                relation.write_csv(str(fifo), header=True)
+            else:  # the path is ours (a FIFO in a private folder), never user input
                 relation.query("patchtrail_result",
-                               f"copy patchtrail_result to '{path}' (format json)")
+                               f"copy patchtrail_result to '{fifo}' (format json)")
         except BaseException as exc:  # reported by the caller's thread
             failure.append(exc)
         finally:
-            os.close(write_fd)
+            os.close(keep_fd)  # the last writer gone: the reading side sees the end
 
     worker = threading.Thread(target=produce, name="patchtrail-copy", daemon=True)
     worker.start()
@@ -260,6 +285,7 @@ def _copy_through_pipe(relation: Any, fmt: str, target: IO[bytes]) -> None:
         target.flush()
     finally:
         worker.join()
+        fifo.unlink(missing_ok=True)
     if failure:
         raise failure[0]
 

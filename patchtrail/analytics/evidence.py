@@ -7,16 +7,30 @@ the SQL files that produced them, README.md, SHA256SUMS (`sha256sum -c SHA256SUM
 pack) and manifest.json (parameters, warehouse fingerprint, row counts, SHA-256 of every file,
 and the one time stamp: when it was generated). Run again on an unchanged warehouse with the
 same parameters, every data file is byte-identical.
+
+A pack is written into a new hidden sibling folder (`.<name>.<32 hex>.tmp`) and renamed into
+place only when complete, so the folder is the earlier pack or the new one, never a mix: an
+earlier pack is swapped out in one atomic exchange (renameat2 RENAME_EXCHANGE; elsewhere two
+renames). The target must be absent, empty, or an earlier pack whose every file its manifest
+lists; anything else is refused untouched. Leftovers of a killed run are removed by the next
+run into the same folder, and only when they hold nothing but files a pack writes.
+
+CSV cells that a spreadsheet would run as a formula (text starting with `=`, `+`, `-`, `@`, tab
+or carriage return, and text starting with `'`, so that the rule can be undone) get a leading
+`'` (OWASP's advice); strip one leading `'` from any text cell that starts with one to get the
+value back. The Parquet files hold the values as they are.
 """
 
 from __future__ import annotations
 
 import csv
+import ctypes
+import errno
 import hashlib
 import io
 import json
 import math
-import shutil
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -31,6 +45,7 @@ import patchtrail
 from patchtrail import validate
 from patchtrail.analytics.policy import DEFAULT_POLICY, Policy, resolve_policy
 from patchtrail.errors import InvalidInput
+from patchtrail.publish.atomic import folder_lock, fsync_dir, fsync_file, leftovers, temporary_path
 from patchtrail.warehouse import connect
 from patchtrail.warehouse.schema import load_sql
 
@@ -49,7 +64,9 @@ CITED_COLUMNS = ("ci_id", "last_item_ci_id", "opened_ci_id")
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
 README = "README.md"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: formula-like CSV text cells carry a leading ' (see the module docstring)
+#: What a spreadsheet would read as the start of a formula, and the escape itself.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 _REQUIRED_MACRO = "sla_status_for"
 
 
@@ -77,58 +94,88 @@ def write_evidence(warehouse: Path | str, out: Path | str, *, as_of: datetime | 
     """
     as_of_at = validate.utc_timestamp(as_of, parameter="--as-of")
     known = validate.utc_timestamp(known_at, parameter="--known-at") if known_at is not None else None
-    out = Path(out)
+    target = Path(out).resolve()
     con = connect(warehouse, read_only=True)
     try:
         _check_schema(con)
         chosen = resolve_policy(con, policy)
-        _prepare(out)
-        parameters = {"as_of": as_of_at, "known_at": known if known is not None else "infinity",
-                      "thresholds": chosen.thresholds()}
-        result = EvidenceResult(out=out)
-        cited: set[str] = set()
-        queries = []
-        for name, sql_name in DATASETS:
-            text = load_sql(sql_name)
-            if name == "provenance":
-                bound = {"ci_ids": sorted(cited)}
-            else:
-                bound = {k: v for k, v in parameters.items() if f"${k}" in text}
-            table = con.sql(text, params=bound).to_arrow_table()
-            table = table.replace_schema_metadata(None)
-            if name != "provenance":
-                for column in CITED_COLUMNS:
-                    if column in table.column_names:
-                        cited.update(v for v in table[column].to_pylist() if v)
-            result.rows[name] = table.num_rows
-            _write_csv(table, out / f"{name}.csv")
-            _write_parquet(table, out / f"{name}.parquet")
-            (out / "sql").mkdir(exist_ok=True)
-            (out / "sql" / f"{name}.sql").write_text(_sql_with_parameters(text, bound))
-            queries.append({"name": name, "sql": f"sql/{name}.sql",
-                            "parameters": {k: _json_value(v) for k, v in bound.items()
-                                           if k != "ci_ids"}})
-        (out / README).write_text(_readme(as_of_at, known, chosen, result.rows))
-        files = sorted(p for p in out.rglob("*") if p.is_file() and p.name not in (MANIFEST, SUMS))
-        result.files = {p.relative_to(out).as_posix(): _sha256(p) for p in files}
-        (out / SUMS).write_text("".join(f"{digest}  {name}\n" for name, digest in result.files.items()))
-        manifest = {
-            "patchtrail_evidence": FORMAT_VERSION,
-            "generated_at": _iso(now or datetime.now(UTC)),
-            "parameters": {"as_of": _iso(as_of_at), "known_at": _iso(known) if known else None,
-                           "policy": _policy_json(chosen)},
-            "warehouse": _fingerprint(con, known, warehouse),
-            "software": {"patchtrail": patchtrail.__version__, "duckdb": duckdb.__version__,
-                         "pyarrow": pa.__version__},
-            "rows": result.rows,
-            "queries": queries,
-            "files": [{"path": name, "sha256": digest, "bytes": (out / name).stat().st_size}
-                      for name, digest in result.files.items()],
-        }
-        (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        return result
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with folder_lock(target.parent):
+            earlier = _check_target(target)  # refuses before anything is written
+            remove_leftovers(target)
+            staging = temporary_path(target)
+            staging.mkdir()
+            try:
+                result = _write_pack(con, staging, warehouse=warehouse, as_of=as_of_at, known=known,
+                                     policy=chosen, now=now)
+                _fsync_tree(staging)
+                _move_into_place(staging, target, earlier=earlier)
+            except BaseException:
+                _remove_pack_folder(staging)
+                raise
     finally:
         con.close()
+    result.out = Path(out)
+    return result
+
+
+def remove_leftovers(out: Path | str) -> list[Path]:
+    """Remove what killed runs left beside `out` (`.<name>.<32 hex>.tmp` / `.old` folders)
+    when they hold only files a pack writes; return the folders removed."""
+    removed = []
+    for path in leftovers(Path(out), ("tmp", "old")):
+        if path.is_dir() and _remove_pack_folder(path):
+            removed.append(path)
+    return removed
+
+
+def _write_pack(con: duckdb.DuckDBPyConnection, out: Path, *, warehouse: Path | str, as_of: datetime,
+                known: datetime | None, policy: Policy, now: datetime | None) -> EvidenceResult:
+    """Every file of the pack, into the (new, empty) folder `out`."""
+    parameters = {"as_of": as_of, "known_at": known if known is not None else "infinity",
+                  "thresholds": policy.thresholds()}
+    result = EvidenceResult(out=out)
+    cited: set[str] = set()
+    queries = []
+    (out / "sql").mkdir()
+    for name, sql_name in DATASETS:
+        text = load_sql(sql_name)
+        if name == "provenance":
+            bound = {"ci_ids": sorted(cited)}
+        else:
+            bound = {k: v for k, v in parameters.items() if f"${k}" in text}
+        table = con.sql(text, params=bound).to_arrow_table()
+        table = table.replace_schema_metadata(None)
+        if name != "provenance":
+            for column in CITED_COLUMNS:
+                if column in table.column_names:
+                    cited.update(v for v in table[column].to_pylist() if v)
+        result.rows[name] = table.num_rows
+        _write_csv(table, out / f"{name}.csv")
+        _write_parquet(table, out / f"{name}.parquet")
+        (out / "sql" / f"{name}.sql").write_text(_sql_with_parameters(text, bound))
+        queries.append({"name": name, "sql": f"sql/{name}.sql",
+                        "parameters": {k: _json_value(v) for k, v in bound.items()
+                                       if k != "ci_ids"}})
+    (out / README).write_text(_readme(as_of, known, policy, result.rows))
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name not in (MANIFEST, SUMS))
+    result.files = {p.relative_to(out).as_posix(): _sha256(p) for p in files}
+    (out / SUMS).write_text("".join(f"{digest}  {name}\n" for name, digest in result.files.items()))
+    manifest = {
+        "patchtrail_evidence": FORMAT_VERSION,
+        "generated_at": _iso(now or datetime.now(UTC)),
+        "parameters": {"as_of": _iso(as_of), "known_at": _iso(known) if known else None,
+                       "policy": _policy_json(policy)},
+        "warehouse": _fingerprint(con, known, warehouse),
+        "software": {"patchtrail": patchtrail.__version__, "duckdb": duckdb.__version__,
+                     "pyarrow": pa.__version__},
+        "rows": result.rows,
+        "queries": queries,
+        "files": [{"path": name, "sha256": digest, "bytes": (out / name).stat().st_size}
+                  for name, digest in result.files.items()],
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return result
 
 
 def verify_evidence(folder: Path | str) -> list[str]:
@@ -169,17 +216,100 @@ def _check_schema(con: duckdb.DuckDBPyConnection) -> None:
         raise error
 
 
-def _prepare(out: Path) -> None:
-    """Make `out` an empty folder; an earlier pack there is removed, anything else is refused."""
-    if out.exists():
-        if not out.is_dir():
-            raise InvalidInput(f"{out}: exists and is not a folder")
-        entries = list(out.iterdir())
-        if entries and not (out / MANIFEST).is_file():
-            raise InvalidInput(f"{out}: not empty and not an evidence pack; choose another --out")
-        for entry in entries:
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+def _check_target(out: Path) -> bool:
+    """True when `out` is an earlier pack (to be swapped out), False when absent or empty;
+    InvalidInput, with nothing changed, for anything else."""
+    if not out.exists() and not out.is_symlink():
+        return False
+    if not out.is_dir():
+        raise InvalidInput(f"{out}: exists and is not a folder; choose another --out")
+    entries = sorted(out.rglob("*"))
+    if not entries:
+        return False
+    listed = _listed_files(out / MANIFEST)
+    if listed is None:
+        raise InvalidInput(f"{out}: not empty and not an evidence pack of patchtrail (nothing was "
+                           "changed); choose another --out")
+    for entry in entries:
+        name = entry.relative_to(out).as_posix()
+        ours = (name in listed or name in (MANIFEST, SUMS)
+                or (entry.is_dir() and not entry.is_symlink() and any(f.startswith(name + "/") for f in listed)))
+        if not ours:
+            raise InvalidInput(f"{out}: an earlier evidence pack, but {name} is not one of its files "
+                               "(nothing was changed); move it out or choose another --out")
+    return True
+
+
+def _listed_files(manifest: Path) -> set[str] | None:
+    """The files a pack's manifest lists; None when it is not a manifest this module wrote."""
+    try:
+        document = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(document, dict) or not isinstance(document.get("patchtrail_evidence"), int):
+        return None
+    files = document.get("files")
+    if not isinstance(files, list):
+        return None
+    return {f["path"] for f in files if isinstance(f, dict) and isinstance(f.get("path"), str)}
+
+
+def _pack_names() -> set[str]:
+    """Every relative path a pack of this version can hold."""
+    names = {README, SUMS, MANIFEST, "sql"}
+    for name, _ in DATASETS:
+        names |= {f"{name}.csv", f"{name}.parquet", f"sql/{name}.sql"}
+    return names
+
+
+def _remove_pack_folder(folder: Path) -> bool:
+    """Delete `folder` if it holds only paths a pack writes (or those its own manifest lists);
+    otherwise leave it whole. True when it is gone."""
+    if not folder.is_dir():
+        return True
+    allowed = _pack_names() | (_listed_files(folder / MANIFEST) or set())
+    entries = sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True)
+    if any(e.relative_to(folder).as_posix() not in allowed or e.is_symlink() for e in entries):
+        return False
+    for entry in entries:
+        entry.rmdir() if entry.is_dir() else entry.unlink()
+    folder.rmdir()
+    return True
+
+
+def _move_into_place(staging: Path, out: Path, *, earlier: bool) -> None:
+    """`staging` becomes `out` in one step; an earlier pack at `out` is then removed."""
+    if not earlier:
+        os.rename(staging, out)  # onto nothing, or onto an empty folder: atomic on POSIX
+    elif _exchange(staging, out):
+        _remove_pack_folder(staging)  # now the earlier pack
+    else:
+        old = temporary_path(out, "old")
+        os.rename(out, old)
+        os.rename(staging, out)
+        _remove_pack_folder(old)
+    fsync_dir(out.parent)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        fsync_file(path) if path.is_file() else fsync_dir(path)
+    fsync_dir(folder)
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
@@ -190,19 +320,23 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
 
 
 def _write_csv(table: pa.Table, path: Path) -> None:
-    """CSV with a header; UTC times as ISO-8601 `Z`, lists as JSON arrays, booleans lowercase."""
+    """CSV with a header (RFC 4180: CRLF line ends, so that a CR or LF inside a value is quoted);
+    UTC times as ISO-8601 `Z`, lists as JSON arrays, booleans lowercase, formula-like text
+    escaped (`csv_text`)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(table.column_names)
     for batch in table.to_batches(max_chunksize=65536):
         columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
         writer.writerows([_csv_value(v) for v in row] for row in zip(*columns, strict=True))
-    path.write_text(buffer.getvalue(), encoding="utf-8")
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
 
 
 def _csv_value(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return csv_text(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
@@ -216,6 +350,12 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value)
     return str(value)
+
+
+def csv_text(text: str) -> str:
+    """`text` as a CSV cell no spreadsheet runs as a formula: a leading `'` when it starts with
+    one of FORMULA_STARTS (undo: drop one leading `'` from any text cell that starts with it)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _iso(moment: datetime) -> str:
@@ -287,6 +427,11 @@ def _readme(as_of: datetime, known: datetime | None, policy: Policy, rows: dict[
         "Definitions: docs/analytics.md of patchtrail. The SQL that produced each file is in sql/, "
         "with its bound parameters. Check the files with `sha256sum -c SHA256SUMS`; manifest.json "
         "has the parameters, the warehouse fingerprint and the generation time.",
+        "",
+        "In the CSV files, a text cell that starts with =, +, -, @, a tab, a carriage return or ' "
+        "has one ' put in front, so that no spreadsheet runs it as a formula. To get the value "
+        "back, remove one leading ' from any text cell that starts with one. The Parquet files "
+        "hold the values unchanged.",
         "",
     ]
     return "\n".join(lines)

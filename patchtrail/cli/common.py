@@ -149,10 +149,12 @@ def require_warehouse(warehouse: Path) -> None:
 
 
 def open_existing(warehouse: Path):
-    from patchtrail.warehouse import connect
+    """A reader of an existing warehouse: read-only, and unable to reach any other file or the
+    network whatever SQL it runs (`connect_reader`)."""
+    from patchtrail.warehouse.connect import connect_reader
 
     require_warehouse(warehouse)
-    return connect(warehouse, read_only=True)
+    return connect_reader(warehouse)
 
 
 def finish_run(summary, warehouse: Path, *, strict: bool = False, asked: str = "",
@@ -178,10 +180,14 @@ def after_run(warehouse: Path) -> None:
     if cfg.publish_after_run:
         import time
 
+        from patchtrail.errors import InvalidInput
         from patchtrail.publish.copy import publish_copy
 
         t0 = time.perf_counter()
-        copy = publish_copy(warehouse, cfg.published_copy)
+        try:
+            copy = publish_copy(warehouse, cfg.published_copy)
+        except InvalidInput as exc:
+            raise InvalidInput(f"the run succeeded, but {exc}") from None
         console.stderr.print(f"published read-only copy: {copy.path} ({time.perf_counter() - t0:.2f} s)",
                              highlight=False, markup=False)
 

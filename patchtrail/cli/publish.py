@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def publish_duckdb(
     out: Annotated[Path | None, typer.Option(
         "--out", callback=from_settings("published_copy"), show_default=False,
-        help="Where the read-only copy goes [default: published/patchtrail.duckdb].")] = None,
+        help="Where the read-only copy goes [default: <warehouse dir>/published/<warehouse stem>.duckdb].")] = None,
     fmt: Format = TextFormat.table,
     warehouse: Warehouse = None,
 ) -> None:

@@ -20,6 +20,7 @@ from patchtrail.cli.common import (
     cli_errors,
     open_existing,
     parse_time,
+    require_warehouse,
     row_limit,
 )
 from patchtrail.exit_codes import ExitCode
@@ -53,19 +54,18 @@ def query(
     import duckdb
 
     from patchtrail.errors import InvalidInput
-    from patchtrail.output import write_relation
+    from patchtrail.output import reader_for, write_relation
     from patchtrail.queries import seed_query_statement
 
     text, params = seed_query_statement(name, instance_id=instance, start=parse_time(start, "--start"),
                                         end=parse_time(end, "--end"))
-    con = open_existing(warehouse)
-    try:
-        write_relation(con.sql(text, params=params), fmt=fmt, console=console.stdout, out=out,
-                       limit=row_limit(fmt, limit, show_all))
-    except duckdb.Error as exc:
-        raise InvalidInput(f"{type(exc).__name__}: {exc}") from None
-    finally:
-        con.close()
+    require_warehouse(warehouse)
+    with reader_for(warehouse, fmt, out) as (con, scratch):
+        try:
+            write_relation(con.sql(text, params=params), fmt=fmt, console=console.stdout, out=out,
+                           limit=row_limit(fmt, limit, show_all), scratch=scratch)
+        except duckdb.Error as exc:
+            raise InvalidInput(f"{type(exc).__name__}: {exc}") from None
     _wrote(out, fmt)
 
 
@@ -116,23 +116,17 @@ def export(
     end: Annotated[str | None, typer.Option(help="For the time-range queries (UTC).")] = None,
     warehouse: Warehouse = None,
 ) -> None:
-    """Export a mart or a seed query to CSV or Excel (.xlsx).
+    """Export a mart or a seed query to CSV or Excel (.xlsx), replacing the file atomically.
 
+    CSV text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR, ') get one
+    leading ' (remove it to get the value back).
     Example: patchtrail export marts.current_patch_state --out patches.xlsx
     """
-    from patchtrail.publish.exports import object_rows, write_rows
-    from patchtrail.queries import SEED_QUERIES, run_seed_query
+    from patchtrail.publish.exports import export as export_file
 
-    con = open_existing(warehouse)
-    try:
-        if name.removesuffix(".sql") in SEED_QUERIES:
-            columns, rows = run_seed_query(con, name, instance_id=instance, start=start, end=end)
-        else:
-            columns, rows = object_rows(con, name)
-    finally:
-        con.close()
-    write_rows(columns, rows, out)
-    console.stdout.print(f"{out}: {len(rows)} rows", highlight=False)
+    require_warehouse(warehouse)
+    result = export_file(warehouse, name, out, instance_id=instance, start=start, end=end)
+    console.stdout.print(f"{out}: {result.rows} rows", highlight=False)
 
 
 
@@ -146,29 +140,24 @@ def sql(
     show_all: ShowAll = False,
     warehouse: Warehouse = None,
 ) -> None:
-    """Run your own SQL on the warehouse, opened read-only (nothing can be changed).
+    """Run one SQL query of yours on the warehouse: it can read the warehouse and nothing else.
+
+    The connection is read-only and locked (no other file, no network, no extension, no SET).
 
     CSV, JSON (one object per line) and Parquet are written by DuckDB, streamed; the table shows
     100 rows and says how many were left out, unless --limit or --all says otherwise.
     Example: patchtrail sql "select * from marts.instance_compliance_as_of('2026-03-31')"
     Example: patchtrail sql "select * from history.patch_state" --format parquet --out patches.parquet
     """
-    import duckdb
+    from patchtrail.output import reader_for, write_relation
+    from patchtrail.warehouse.readonly import analyst_statement, refused
 
-    from patchtrail.errors import InvalidInput
-    from patchtrail.output import write_relation
-
-    con = open_existing(warehouse)
-    try:
-        relation = con.sql(statement)
-        if relation is None:
-            raise InvalidInput("the statement returned no rows to show")
-        write_relation(relation, fmt=fmt, console=console.stdout, out=out,
-                       limit=row_limit(fmt, limit, show_all))
-    except duckdb.Error as exc:
-        raise InvalidInput(f"{type(exc).__name__}: {exc}") from None
-    finally:
-        con.close()
+    checked = analyst_statement(statement)  # one query, or nothing runs
+    require_warehouse(warehouse)
+    with reader_for(warehouse, fmt, out) as (con, scratch):
+        with refused():
+            write_relation(con.sql(checked.query), fmt=fmt, console=console.stdout, out=out,
+                           limit=row_limit(fmt, limit, show_all), scratch=scratch)
     _wrote(out, fmt)
 
 

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -32,9 +33,14 @@ SIGN_FILE = "result_sign.json"
 
 
 class ResultSigner:
-    """An RSA key made at emulator start; signs the hash list of each delivery (SHA256withRSA)."""
+    """An RSA key made at emulator start; signs the hash list of each delivery (SHA256withRSA).
 
-    def __init__(self) -> None:
+    Valid (for ListPublicKeys) from its creation for `lifetime` seconds (default a year).
+    """
+
+    def __init__(self, *, lifetime: float = 365 * 86400) -> None:
+        self.valid_from = float(int(time.time()))  # whole seconds, as the wire carries them
+        self.valid_until = self.valid_from + lifetime
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         public = self._key.public_key()
         self.public_key_der = public.public_bytes(

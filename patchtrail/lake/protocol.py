@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 from typing import Any
 
-__all__ = ["ApiError", "Pager", "max_results"]
+__all__ = ["ApiError", "Pager", "epoch_seconds", "max_results"]
 
 
 class ApiError(Exception):
@@ -25,6 +26,22 @@ def max_results(body: dict[str, Any], name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1000:
         raise ApiError("InvalidMaxResultsException", f"{name} must be an integer from 1 to 1000.")
     return value
+
+
+def epoch_seconds(body: dict[str, Any], name: str) -> float | None:
+    """Timestamp member `name` (JSON 1.1 sends epoch seconds), None when absent;
+    InvalidParameterException for anything that is not a finite number."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ApiError("InvalidParameterException", f"{name} must be a timestamp (epoch seconds).")
+    return float(value)
 
 
 class Pager:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +16,7 @@ import duckdb
 from patchtrail.lake import delivery
 from patchtrail.lake.engine import EventTables
 from patchtrail.lake.faults import Faults, QueryFault
-from patchtrail.lake.protocol import ApiError, Pager, max_results
+from patchtrail.lake.protocol import ApiError, Pager, epoch_seconds, max_results
 from patchtrail.lake.runs import QueryRun, error_message, execute
 from patchtrail.lake.stores import Store, StoreCatalog
 from patchtrail.lake.trino import InvalidStatement, UnsupportedSql, translate
@@ -68,6 +70,7 @@ class LakeService:
             "ListEventDataStores": self.list_event_data_stores,
             "GetEventDataStore": self.get_event_data_store,
             "ListQueries": self.list_queries,
+            "ListPublicKeys": self.list_public_keys,
         }
 
     def handle(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -202,8 +205,9 @@ class LakeService:
 
     def list_queries(self, body: dict[str, Any]) -> dict[str, Any]:
         store = self.stores.get(body.get("EventDataStore"))
-        start, end, status = body.get("StartTime"), body.get("EndTime"), body.get("QueryStatus")
-        if start is not None and end is not None and float(start) > float(end):
+        start, end = epoch_seconds(body, "StartTime"), epoch_seconds(body, "EndTime")
+        status = body.get("QueryStatus")
+        if start is not None and end is not None and start > end:
             raise ApiError("InvalidDateRangeException", "StartTime is later than EndTime.")
         if status is not None and status not in _STATUSES:
             raise ApiError(
@@ -215,11 +219,34 @@ class LakeService:
             {"QueryId": r.query_id, "QueryStatus": r.status, "CreationTime": r.created}
             for r in sorted(runs, key=lambda r: r.created, reverse=True)
             if not self._faults.is_expired(r.query_id)
-            and (start is None or r.created >= float(start))
-            and (end is None or r.created <= float(end))
+            and (start is None or r.created >= start)
+            and (end is None or r.created <= end)
             and (status is None or r.status == status)
         ]
         return self._pager.page(body, "Queries", f"list-queries:{store.id}", items)
+
+    def list_public_keys(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The key that signs delivered result files (result_sign.json), when its validity
+        overlaps [StartTime, EndTime] (both default to now), with the fingerprint those files
+        carry. There is one key, so NextToken (reserved by AWS) is never issued or accepted."""
+        if body.get("NextToken"):
+            raise ApiError("InvalidTokenException", "The NextToken is not valid.")
+        now = time.time()
+        start = epoch_seconds(body, "StartTime")
+        end = epoch_seconds(body, "EndTime")
+        start, end = (now if start is None else start), (now if end is None else end)
+        if start > end:
+            raise ApiError("InvalidTimeRangeException", "StartTime is later than EndTime.")
+        signer = self._signer
+        keys = []
+        if start <= signer.valid_until and end >= signer.valid_from:
+            keys.append({
+                "Value": base64.b64encode(signer.public_key_der).decode(),
+                "ValidityStartTime": signer.valid_from,
+                "ValidityEndTime": signer.valid_until,
+                "Fingerprint": signer.fingerprint,
+            })
+        return {"PublicKeyList": keys}
 
     def cancel_all(self) -> None:
         """Cancel every query not yet terminal (emulator shutdown)."""

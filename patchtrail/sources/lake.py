@@ -122,8 +122,28 @@ def make_client(*, endpoint_url: str | None = None, region: str | None = None,
     return session.client("cloudtrail", endpoint_url=endpoint_url, config=config)
 
 
-def windows(store: Store, start: datetime, end: datetime, size: timedelta) -> list[Window]:
-    """Consecutive windows of at most `size` covering [start, end)."""
+def windows(store: Store, start: datetime, end: datetime, size: timedelta, *,
+            max_windows: int | None = None) -> list[Window]:
+    """Consecutive windows of at most `size` covering [start, end).
+
+    Args:
+        max_windows: the most windows (Lake queries) allowed; default the `lake_max_windows`
+            setting (2000). A range that needs more raises InvalidInput naming the cap, the
+            count and what to change, before any window is built.
+    """
+    from patchtrail.config import settings
+    from patchtrail.errors import InvalidInput
+
+    if size <= timedelta(0):
+        raise InvalidInput(f"window {size} must be positive")
+    cap = settings().lake_max_windows if max_windows is None else max_windows
+    needed = -(-(end - start) // size) if end > start else 0
+    if needed > cap:
+        raise InvalidInput(
+            f"event data store {store.id}: [{start:%Y-%m-%dT%H:%M:%SZ}, {end:%Y-%m-%dT%H:%M:%SZ}) "
+            f"in windows of {size} needs {needed:,} Lake queries, more than lake_max_windows = "
+            f"{cap:,}; give a larger --window or a later --start, or raise lake_max_windows "
+            "(PATCHTRAIL_LAKE_MAX_WINDOWS or patchtrail.toml)")
     out, cursor = [], start
     while cursor < end:
         out.append(Window(store, cursor, min(cursor + size, end)))

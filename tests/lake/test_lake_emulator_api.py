@@ -313,6 +313,7 @@ def test_http_details_and_fault_control_call(own_lake):
         request = urllib.request.Request(
             own_lake.endpoint_url + path, data=json.dumps(body).encode(), method="POST"
         )
+        request.add_header("Content-Type", "application/x-amz-json-1.1")
         if target:
             request.add_header("X-Amz-Target", target)
         try:
