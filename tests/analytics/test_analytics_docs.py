@@ -83,8 +83,12 @@ def test_the_setup_is_shown_and_loads_what_queries_13_and_14_read():
 
 @pytest.mark.parametrize("number", range(1, len(QUERIES) + 1))
 def test_worked_query_runs_on_the_demo_warehouse_and_answers(demo_wh, number):
-    rows = demo_wh.execute(QUERIES[number - 1]).fetchall()
+    """As `patchtrail sql` runs it: one statement, on a locked reader (connect read_only)."""
+    from patchtrail.warehouse.readonly import analyst_statement
+
+    rows = demo_wh.execute(analyst_statement(QUERIES[number - 1])).fetchall()
     assert rows, f"worked query {number} returned no rows on the demo warehouse"
+    assert demo_wh.execute("select current_setting('lock_configuration')").fetchall() == [(True,)]
 
 
 def test_documented_columns_match(wh):
