@@ -53,7 +53,7 @@ from patchtrail.simulator import iter_events  # noqa: E402
 from patchtrail.sources.base import SourceObject  # noqa: E402
 from patchtrail.warehouse import apply_schema, connect  # noqa: E402
 from patchtrail.warehouse import history as history_module  # noqa: E402
-from transforms.flatten import RawItem  # noqa: E402
+from transforms.raw import RawItem  # noqa: E402
 
 START = date(2026, 1, 1)
 ACCOUNTS = 4

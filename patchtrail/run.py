@@ -29,12 +29,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from patchtrail.ingest.workers import Group
 from patchtrail.settings import BATCH_ITEMS, CHUNK_ITEMS
@@ -53,7 +51,10 @@ from patchtrail.warehouse.land import (
     start_run,
     undo_object,
 )
-from transforms.flatten import FlatTables, RawItem, flatten
+from transforms.raw import RawItem
+
+if TYPE_CHECKING:
+    from transforms.flatten import FlatTables
 
 log = logging.getLogger("patchtrail")
 #: Rejected records logged one by one per batch; the rest are only counted.
@@ -297,6 +298,8 @@ class Run:
         if not self._pending:
             return
         pending, self._pending, self._pending_items = self._pending, [], 0
+        from transforms.flatten import FlatTables
+
         with self.timed("flatten"):
             pending, flat = self._flatten_pending(pending)
         if pending:
@@ -350,6 +353,7 @@ class Run:
     def _flatten_pending(self, pending: list[_Pending]) -> tuple[list[_Pending], Any]:
         """Flatten the pending objects together; should flatten ever break, find the object
         that breaks it and reject that one alone."""
+        from transforms.flatten import flatten
         try:
             return pending, flatten((raw for p in pending for raw in p.raws), now=self.now)
         except Exception:  # noqa: BLE001 - a flatten bug must not fail the run
@@ -366,6 +370,8 @@ class Run:
 
     def _stream(self, obj: SourceObject, result: ObjectResult, items: Iterable[RawItem],
                 payload: Callable[[], bytes | None]) -> None:
+        from transforms.flatten import FlatTables, flatten
+
         skipped: Counter[str] = Counter()
         refs: set[str] = set()
         events = []
@@ -484,8 +490,10 @@ def _log_rejects(flat: FlatTables) -> None:
                     flat.rejected.num_rows - LOGGED_REJECTS)
 
 
-def _by_ref(table: pa.Table) -> dict[str, int]:
-    """Rows of a table per source_ref."""
+def _by_ref(table: Any) -> dict[str, int]:
+    """Rows of an Arrow table per source_ref."""
+    import pyarrow.compute as pc
+
     if table.num_rows == 0:
         return {}
     return {v["values"]: v["counts"] for v in pc.value_counts(table["source_ref"]).to_pylist()}

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from patchtrail.run import Run
 from patchtrail.sources.base import SourceObject
-from transforms.flatten import RawItem
+from transforms.raw import RawItem
 
 
 def load_payloads(connection, payloads: Iterable[dict], *, uri: str = "test://batch") -> None:

@@ -163,12 +163,13 @@ def finish_run(summary, warehouse: Path, *, strict: bool = False, asked: str = "
 
     The exit code follows `patchtrail.exit_codes.run_outcome`: 3 when the run found nothing
     where it was pointed or rejected everything it found (nothing is published then), 4 under
-    --strict when something was rejected, else 0.
+    --strict when something was rejected, else 0. A run that read nothing new leaves the
+    published copy as it is.
     """
     console.print_run_summary(summary, fmt=fmt)
     outcome = run_outcome(summary, strict=strict, asked=asked)
-    if outcome.code != ExitCode.INCOMPLETE:
-        after_run(warehouse)
+    if outcome.code != ExitCode.INCOMPLETE and summary.totals()["objects_read"]:
+        after_run(warehouse)  # a run that read nothing new changed no data: the copy stands
     if outcome.code != ExitCode.OK:
         console.warn(outcome.message or "")
         raise typer.Exit(outcome.code)

@@ -45,7 +45,7 @@ from patchtrail.sources.sign_file import PublicKeys
 from patchtrail.transient import is_transient
 from patchtrail.warehouse import apply_schema, connect
 from patchtrail.warehouse.lake_state import move_watermark, record_query, watermark
-from transforms.flatten import RawItem
+from transforms.raw import RawItem
 
 log = logging.getLogger("patchtrail")
 

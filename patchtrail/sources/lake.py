@@ -32,7 +32,7 @@ from patchtrail.errors import PatchtrailError
 from patchtrail.lake import queries
 from patchtrail.sources.base import ObjectUnreadable
 from patchtrail.transient import is_transient
-from transforms.flatten import RawItem
+from transforms.raw import RawItem
 
 log = logging.getLogger("patchtrail")
 SOURCE = "lake"

@@ -9,17 +9,18 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from patchtrail.warehouse.connect import scalar
 from patchtrail.warehouse.history import run_sql
-from patchtrail.warehouse.restage import restage
 from patchtrail.warehouse.schema import load_sql
-from transforms.flatten import FlatTables
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from transforms.flatten import FlatTables
 
 #: Largest payload kept per rejected record, in characters.
 MAX_PAYLOAD = 1 << 20
@@ -105,6 +106,8 @@ def fill_event_ids(con: duckdb.DuckDBPyConnection, events: pa.Table) -> None:
 
 def event_ids(flat: FlatTables) -> pa.Table:
     """(ci_id, event_id, event_time) of a batch's items that came through CloudTrail Lake."""
+    import pyarrow.compute as pc
+
     items = flat.items.select(["ci_id", "event_id", "event_time"])
     return items.filter(pc.is_valid(items["event_id"]))
 
@@ -116,6 +119,9 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: FlatTables, *, load_id: int
 
     Lake event ids of duplicates are applied later, once the whole object proved good
     (see `fill_event_ids`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     rejected = _land_rejected(con, flat, load_id=load_id, rejected_at=ingested_at)
     if flat.items.num_rows == 0:
         return LandCounts(0, 0, rejected, {}, {})
@@ -146,6 +152,8 @@ def resolve_conflicts(con: duckdb.DuckDBPyConnection, *, load_id: int) -> int:
     """Settle the run's conflicting variants: where the variant in use (the smallest
     content_sha256) changed, staging is rebuilt from it and its instance marked affected.
     Returns how many identities changed variant."""
+    from patchtrail.warehouse.restage import restage
+
     if not scalar(con, "select count(*) from run_conflicts"):
         return 0
     cursor = con.execute(load_sql("landing/conflict_winners"), {"load_id": load_id})

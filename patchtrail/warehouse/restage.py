@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
-from transforms.flatten import RawItem, flatten
+from transforms.raw import RawItem
 
 #: The landed columns a restage reads, in this order (see `landed_as_lake_rows`).
 LANDED = """
@@ -55,6 +54,10 @@ def restage(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> Restaged:
 
     Raises ValueError when a landed item flattens to another identity (its ci_id changed):
     that means transforms changed meaning, and nothing should be written."""
+    import pyarrow as pa
+
+    from transforms.flatten import flatten
+
     result = Restaged()
     if not rows:
         return result

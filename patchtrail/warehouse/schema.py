@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 
 import duckdb
@@ -74,6 +75,27 @@ def load_sql(name: str) -> str:
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every schema object that does not exist yet; replace views and macros."""
+    """Create every schema object that does not exist yet; replace views and macros.
+
+    Done once per version of the SQL: the warehouse remembers the fingerprint of the files it
+    was last given (`meta.schema_version`, a view of one constant), and a connection to a
+    warehouse already at this version costs one query instead of every file."""
+    fingerprint = schema_fingerprint()
+    try:
+        if con.execute("select fingerprint from meta.schema_version").fetchone() == (fingerprint,):
+            return
+    except duckdb.CatalogException:
+        pass
     for name in SCHEMA_OBJECTS:
         con.execute(load_sql(name))
+    con.execute("create schema if not exists meta")
+    con.execute(f"create or replace view meta.schema_version as select '{fingerprint}' as fingerprint")
+
+
+@cache
+def schema_fingerprint() -> str:
+    """Hex SHA-256 of the schema files' names and texts, in build order."""
+    digest = hashlib.sha256()
+    for name in SCHEMA_OBJECTS:
+        digest.update(f"{name}\n{load_sql(name)}\n".encode())
+    return digest.hexdigest()
