@@ -229,67 +229,61 @@ class DatasetWriter(Protocol):
         """Per partition value (None: a current dataset): (rows, order-independent hash)."""
 
     def only_added(self, value: str | None, old_files: list[str]) -> bool:
-        """True if the partition's rows are the rows of `old_files` plus others (none removed)."""
+        """True if the partition's rows are the rows of `old_files` plus others (none removed).
+        An engine that cannot tell cheaply answers False (the partition is then rewritten)."""
 
     def write(self, value: str | None, names: Callable[[int], str], *, added_to: list[str] | None) -> list[str]:
         """Write the partition's rows (only those not in `added_to`, if given) to files named
-        names(0), names(1), ...; return the names written."""
+        names(0), names(1), ...; return the names written. Called after `prepare`, if defined."""
+
+
+@dataclass
+class _Action:
+    key: str
+    value: str | None
+    rows: int
+    fingerprint: str
+    kind: str                 # keep | append | rewrite
+    files: list[str]          # the files kept (keep, append)
 
 
 def publish(files: LakeFiles, root: str, *, engine: str, writers: Iterable[tuple[Dataset, DatasetWriter]],
-            extra: dict[str, Any] | None = None, snapshot_id: str | None = None,
-            on_written: Callable[[str], None] | None = None) -> PublishResult:
+            extra: dict[str, Any] | None = None, snapshot_id: str | None = None) -> PublishResult:
     """Publish one snapshot: write what changed, switch the manifest, delete what it no longer lists.
 
     Args:
         files: the lake's file operations (paths relative to the root).
         engine: who computes the fingerprints (`duckdb`, `spark`); another engine's fingerprints
-            are not comparable, so a change of engine compares partitions by their rows instead.
+            are not comparable, so after a change of engine partitions are compared by their rows.
         writers: each dataset with the engine's writer for its rows.
-        extra: more manifest fields (the SLA policy, the source's high-water marks).
+        extra: more manifest fields (the SLA policy, the source).
     """
     previous = read_snapshot(files)
     snapshot_id = snapshot_id or new_snapshot_id()
     result = PublishResult(root=root, snapshot_id=snapshot_id, recovered=previous.recovered)
-    same_engine = previous.engine == engine
     datasets: dict[str, Any] = {}
     for ds, writer in writers:
-        old = previous.datasets.get(ds.name, {})
+        actions = _plan(ds, writer, previous.datasets.get(ds.name, {}), previous.engine == engine)
+        prepare = getattr(writer, "prepare", None)
+        if prepare is not None:  # an engine that writes all its partitions in one job
+            prepare({a.value for a in actions if a.kind == "rewrite"},
+                    {a.value for a in actions if a.kind == "append"})
         parts: dict[str, Any] = {}
-        result.rows[ds.name] = 0
-        for value, (rows, fingerprint) in sorted(writer.fingerprints().items(), key=lambda kv: str(kv[0])):
-            key = partition_key(ds, value)
-            result.rows[ds.name] += rows
-            before = old.get(key)
-            seq = iter(range(10_000))
-
-            def names(i: int, _v: str | None = value, _ds: Dataset = ds, _seq=seq) -> str:
-                return file_name(_ds, _v, snapshot_id, next(_seq))
-
-            if before is not None and same_engine and before.fingerprint == fingerprint and before.rows == rows:
-                parts[key] = before.describe()
+        result.rows[ds.name] = sum(a.rows for a in actions)
+        for action in actions:
+            if action.kind == "keep":
                 result.unchanged += 1
-                continue
-            appendable = (before is not None and ds.appendable and before.rows < rows
-                          and len(before.files) < MAX_FILES_PER_PARTITION
-                          and writer.only_added(value, before.files))
-            if appendable:
-                new = writer.write(value, names, added_to=before.files)
-                files_now = before.files + new
-                result.appended.append(f"{ds.name}/{key}")
-            elif before is not None and not same_engine and writer.only_added(value, before.files) \
-                    and before.rows == rows:
-                new, files_now = [], before.files  # same rows, another engine's fingerprint
-                result.unchanged += 1
+                new: list[str] = []
             else:
-                new = writer.write(value, names, added_to=None)
-                files_now = new
-                result.rewritten.append(f"{ds.name}/{key}")
-            for name in new:
-                result.written.append(name)
-                if on_written:
-                    on_written(name)
-            parts[key] = PartitionState(rows, fingerprint, files_now).describe()
+                seq = iter(range(10_000))
+                new = writer.write(
+                    action.value,
+                    lambda _i, _d=ds, _v=action.value, _s=seq: file_name(_d, _v, snapshot_id, next(_s)),
+                    added_to=action.files if action.kind == "append" else None)
+                (result.appended if action.kind == "append" else result.rewritten).append(
+                    f"{ds.name}/{action.key}")
+            result.written.extend(new)
+            parts[action.key] = PartitionState(action.rows, action.fingerprint, action.files + new).describe()
         datasets[ds.name] = {"partition_by": ds.partition, "key": list(ds.key), "partitions": parts}
     manifest = {
         "format": FORMAT, "version": VERSION, "snapshot_id": snapshot_id, "engine": engine,
@@ -300,6 +294,28 @@ def publish(files: LakeFiles, root: str, *, engine: str, writers: Iterable[tuple
     keep = {f for entry in datasets.values() for p in entry["partitions"].values() for f in p["files"]}
     result.deleted = sweep(files, keep, previous)
     return result
+
+
+def _plan(ds: Dataset, writer: DatasetWriter, old: dict[str, PartitionState], same_engine: bool) -> list[_Action]:
+    """Keep a partition whose fingerprint (or, across engines, whose rows) did not change; append
+    to a monthly partition that only gained rows and has fewer than MAX_FILES_PER_PARTITION
+    files; rewrite any other."""
+    actions = []
+    for value, (rows, fingerprint) in sorted(writer.fingerprints().items(), key=lambda kv: str(kv[0])):
+        key = partition_key(ds, value)
+        before = old.get(key)
+        kind, kept = "rewrite", []
+        if before is not None and same_engine and (before.fingerprint, before.rows) == (fingerprint, rows):
+            kind, kept = "keep", before.files
+        elif before is not None and before.rows <= rows and (
+                not same_engine or (ds.appendable and len(before.files) < MAX_FILES_PER_PARTITION)) \
+                and writer.only_added(value, before.files):
+            if before.rows == rows:
+                kind, kept = "keep", before.files          # the same rows, another engine's hash
+            elif ds.appendable and len(before.files) < MAX_FILES_PER_PARTITION:
+                kind, kept = "append", before.files
+        actions.append(_Action(key, value, rows, fingerprint, kind, kept))
+    return actions
 
 
 def sweep(files: LakeFiles, keep: set[str], previous: Snapshot | None = None) -> list[str]:
