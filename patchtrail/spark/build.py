@@ -20,6 +20,7 @@ from patchtrail.spark.sql import load_sql
 #: view would carry the whole plan above it (the analyser ran out of memory on remediation_episodes).
 STEPS = (
     ("normal_items", True),
+    ("unique_items", True),
     ("item_contents", True),
     ("patch_entries", True),
     ("patch_states", False),
@@ -73,9 +74,9 @@ class Inputs:
 
     Args:
         items: folders or files of a Parquet export of landing.configuration_items.
-        config_files: AWS Config delivery files (.json / .json.gz), globs allowed.
-        lake_events: CloudTrail Lake event NDJSON files.
-        lake_exports: saved CloudTrail Lake results (result_N.csv.gz).
+        config_files: AWS Config delivery files (*.json, *.json.gz) or folders holding them.
+        lake_events: CloudTrail Lake event files (*.ndjson[.gz]) or folders holding them.
+        lake_exports: saved CloudTrail Lake results (result_*.csv.gz) or folders holding them.
         waivers: a Parquet export of marts.waivers (none: no waiver applies).
         recorded_at: the recording time of items read from raw files (default: now).
     """
@@ -147,18 +148,21 @@ def _register_inputs(spark, inputs: Inputs, recorded_at: datetime) -> None:
         spark.read.parquet(*inputs.items).createOrReplaceTempView("landed_export")
         raw.append(spark.sql(load_sql("input/landed_items")))
     if inputs.config_files:
-        (spark.read.text(inputs.config_files, wholetext=True)
+        (spark.read.options(recursiveFileLookup=True, pathGlobFilter="*.{json,json.gz}")
+         .text(inputs.config_files, wholetext=True)
          .select(F.col("value"), F.col("_metadata.file_path").alias("source_ref"))
          .createOrReplaceTempView("config_files"))
         raw.append(spark.sql(load_sql("input/config_files"), args=params))
     if inputs.lake_events:
-        (spark.read.text(inputs.lake_events)
+        (spark.read.options(recursiveFileLookup=True, pathGlobFilter="*.{ndjson,ndjson.gz,jsonl,jsonl.gz}")
+         .text(inputs.lake_events)
          .select(F.col("value"), F.col("_metadata.file_path").alias("source_ref"),
                  F.monotonically_increasing_id().alias("line_no"))
          .createOrReplaceTempView("lake_events"))
         raw.append(spark.sql(load_sql("input/lake_events"), args=params))
     if inputs.lake_exports:
-        (spark.read.options(header=True, comment="#", multiLine=True, escape='"', mode="PERMISSIVE")
+        (spark.read.options(header=True, comment="#", multiLine=True, escape='"', mode="PERMISSIVE",
+                            recursiveFileLookup=True, pathGlobFilter="result_*.csv.gz")
          .csv(inputs.lake_exports)
          .select("*", F.col("_metadata.file_path").alias("source_ref"),
                  F.monotonically_increasing_id().alias("row_no"))

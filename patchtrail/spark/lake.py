@@ -132,7 +132,7 @@ class HadoopFiles:
         path = jvm.org.apache.hadoop.fs.Path(self.root)
         fs = path.getFileSystem(self.conf)
         scheme = fs.getUri().getScheme()
-        if scheme == "file":
+        if scheme == "file" and fs.getClass().getSimpleName() == "LocalFileSystem":
             fs = fs.getRawFileSystem()  # no .crc files beside the lake's
         self.fs = fs
         self.object_store = scheme in OBJECT_STORES

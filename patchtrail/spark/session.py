@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 #: Settings the SQL depends on. UTC: days and months are UTC days and months; milliseconds in
@@ -10,10 +11,16 @@ REQUIRED_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MILLIS",
     "spark.sql.ansi.enabled": "true",
+    # Local files without Hadoop's .crc sidecars: the checksum layer cannot even open a file whose
+    # name holds `::`, as every AWS Config delivery file's does (..._AWS::SSM::PatchCompliance_...).
+    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
+    "spark.hadoop.fs.file.impl.disable.cache": "true",
 }
 #: Settings for a small local run (tests, a laptop); a cluster keeps its own.
 LOCAL_CONF = {
     "spark.ui.enabled": "false",
+    "spark.driver.host": "127.0.0.1",          # loopback only: nothing listens beyond it
+    "spark.driver.bindAddress": "127.0.0.1",
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
     "spark.sql.adaptive.enabled": "true",
@@ -32,6 +39,8 @@ def spark_session(master: str | None = "local[*]", *, app_name: str = "patchtrai
     """
     from pyspark.sql import SparkSession
 
+    if master and master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName(app_name)
     settings = dict(REQUIRED_CONF)
     if master:
@@ -42,5 +51,6 @@ def spark_session(master: str | None = "local[*]", *, app_name: str = "patchtrai
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     for key, value in REQUIRED_CONF.items():  # a session that existed already gets them too
-        spark.conf.set(key, value)
+        if not key.startswith("spark.hadoop."):
+            spark.conf.set(key, value)
     return spark

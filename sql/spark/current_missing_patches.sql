@@ -24,8 +24,8 @@ open_episodes as (
         baseline_id,
         patch_group,
         opened_at as first_seen_missing,
-        cast(floor(cast(unix_micros(cast(:as_of as timestamp)) - unix_micros(opened_at) as double)
-                   / 1e6 / 86400e0) as int) as days_missing,
+        cast(floor((cast((unix_micros(cast(:as_of as timestamp)) - unix_micros(opened_at)) div 86400000000 as double) * 86400e0
+            + cast((unix_micros(cast(:as_of as timestamp)) - unix_micros(opened_at)) % 86400000000 as double) / 1e6) / 86400e0) as int) as days_missing,
         episode_no,
         opened_ci_id
     from episodes

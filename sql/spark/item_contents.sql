@@ -1,15 +1,12 @@
 -- spark item_contents
--- Grain: one row per normal item (normal_items without a reject_reason): its AWS:ComplianceItem
+-- Grain: one row per unique item (unique_items): its AWS:ComplianceItem
 -- decoded (an object, or a JSON string holding one, as transforms/items.py `compliance_item`),
 -- and the raw text of Content.Patch (null: no patch map).
 -- reject_reason is set when the configuration, the compliance item or Content.Patch is not a
 -- JSON object (transforms/flatten.py `_patch_map`).
--- Reads: temp view normal_items.
+-- Reads: temp view unique_items.
 with
-items as (
-    select * from normal_items
-    where reject_reason is null and resource_type = 'AWS::SSM::PatchCompliance'
-),
+items as (select * from unique_items),
 configuration as (
     select
         *,

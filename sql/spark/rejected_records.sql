@@ -2,7 +2,7 @@
 -- Grain: one row per input record that could not be used (landing.rejected_records without the
 -- load): the reason names the field, the payload is the configuration JSON as read.
 -- Records of other resource types are skipped, not rejected.
--- Reads: temp views normal_items, item_rejections.
+-- Reads: temp views normal_items, unique_items, item_rejections.
 with
 items as (select * from normal_items),
 rejected_at_reading as (
@@ -13,9 +13,8 @@ rejected_at_reading as (
 ),
 rejected_at_flattening as (
     select i.source, i.source_ref, i.record_ref, r.reason, i.configuration_json as payload
-    from items as i
+    from unique_items as i
     join item_rejections as r using (ci_id)
-    where i.reject_reason is null and i.resource_type = 'AWS::SSM::PatchCompliance'
 )
 select * from rejected_at_reading
 union all

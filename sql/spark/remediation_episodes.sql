@@ -4,6 +4,7 @@
 -- sql/warehouse/marts/remediation_episodes_as_of.sql, as_of = known_at = infinity).
 -- An episode is a maximal run of consecutive non-compliant patch versions (Missing, Failed,
 -- InstalledPendingReboot, InstalledRejected, or AvailableSecurityUpdate reported NON_COMPLIANT).
+-- Durations in days are DuckDB's epoch(interval) / 86400: whole days and the rest, added as doubles.
 -- Reads: temp views patch_state, instance_compliance.
 with
 patch_versions as (select * from patch_state),
@@ -161,7 +162,8 @@ final as (
         close_reason,
         closed_state,
         coalesce(close_reason = 'installed', false) as is_remediated,
-        cast(unix_micros(closed_at) - unix_micros(opened_at) as double) / 1e6 / 86400e0 as duration_days
+        (cast((unix_micros(closed_at) - unix_micros(opened_at)) div 86400000000 as double) * 86400e0
+            + cast((unix_micros(closed_at) - unix_micros(opened_at)) % 86400000000 as double) / 1e6) / 86400e0 as duration_days
     from closed
 )
 select * from final

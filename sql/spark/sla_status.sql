@@ -83,8 +83,8 @@ status as (
         cast(:as_of as timestamp) > t.due_at as is_breached,
         case
             when cast(:as_of as timestamp) > t.due_at
-            then cast(floor(cast(unix_micros(cast(:as_of as timestamp)) - unix_micros(t.due_at) as double)
-                            / 1e6 / 86400e0) as int)
+            then cast(floor((cast((unix_micros(cast(:as_of as timestamp)) - unix_micros(t.due_at)) div 86400000000 as double) * 86400e0
+            + cast((unix_micros(cast(:as_of as timestamp)) - unix_micros(t.due_at)) % 86400000000 as double) / 1e6) / 86400e0) as int)
         end as days_overdue,
         w.waiver_ids is not null as is_waived,
         coalesce(w.waiver_ids, cast(array() as array<string>)) as waiver_ids,
