@@ -10,6 +10,12 @@ import os
 import shutil
 
 import pytest
+from sparkkit import write_edge_files
+
+from patchtrail.ingest import ingest_files
+from patchtrail.publish.landing import export_landing
+from patchtrail.publish.parquet import publish_parquet
+from patchtrail.simulator import simulate_to_dir
 
 
 def _spark_missing() -> str | None:
@@ -36,3 +42,18 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def fleet(tmp_path_factory):
+    """One warehouse landed in seven loads, out of order, its DuckDB lake and its export."""
+    root = tmp_path_factory.mktemp("spark")
+    simulate_to_dir(root / "sim", accounts=1, regions=1, instances=3, days=12, seed=11)
+    edges = write_edge_files(root / "edges")
+    wh = root / "w.duckdb"
+    for batch in (edges["first"], root / "sim" / "lake-events", edges["second"], root / "sim" / "config",
+                  root / "sim" / "lake-export", edges["events"], edges["late"]):
+        ingest_files([batch], warehouse=wh)
+    publish_parquet(wh, str(root / "duckdb-lake"))
+    export_landing(wh, str(root / "export"))
+    return {"root": root, "warehouse": wh, "edges": edges}

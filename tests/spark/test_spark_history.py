@@ -8,13 +8,8 @@ from __future__ import annotations
 import json
 
 import duckdb
-import pytest
-from sparkkit import A, assert_lakes_equal, manifest_files, write_edge_files
+from sparkkit import A, assert_lakes_equal, manifest_files
 
-from patchtrail.ingest import ingest_files
-from patchtrail.publish.landing import export_landing
-from patchtrail.publish.parquet import publish_parquet
-from patchtrail.simulator import simulate_to_dir
 from patchtrail.spark.build import Inputs, SlaPolicy
 from patchtrail.spark.job import run
 from patchtrail.spark.sql import load_sql
@@ -32,21 +27,6 @@ SEED = {  # name -> (DuckDB macro call, Spark parameters)
         {"instance_id": A, "start_time": "2026-01-01 06:00:00", "end_time": "2026-01-09 06:00:00"}),
     "ssm-patch-compliance-distinct-ec2-instance-latest": ("ssm_patch_compliance_distinct_ec2_instance_latest()", {}),
 }
-
-
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    """One warehouse landed in seven loads, out of order, its DuckDB lake and its export."""
-    root = tmp_path_factory.mktemp("spark")
-    simulate_to_dir(root / "sim", accounts=1, regions=1, instances=3, days=12, seed=11)
-    edges = write_edge_files(root / "edges")
-    wh = root / "w.duckdb"
-    for batch in (edges["first"], root / "sim" / "lake-events", edges["second"], root / "sim" / "config",
-                  root / "sim" / "lake-export", edges["events"], edges["late"]):
-        ingest_files([batch], warehouse=wh)
-    publish_parquet(wh, str(root / "duckdb-lake"))
-    export_landing(wh, str(root / "export"))
-    return {"root": root, "warehouse": wh, "edges": edges}
 
 
 def as_micros(columns_and_types, engine: str) -> str:
