@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from patchtrail.spark.sql import load_sql
@@ -94,13 +93,15 @@ class Inputs:
                                    "waivers": self.waivers}.items() if v}
 
     @classmethod
-    def from_export(cls, folder: str) -> tuple[Inputs, SlaPolicy | None]:
-        """The inputs of a `patchtrail spark export` folder (local), and the policy it names."""
-        root = Path(folder)
-        policy_file = root / "sla_policy.json"
-        policy = SlaPolicy.from_json(policy_file.read_text()) if policy_file.exists() else None
-        waivers = [str(root / "waivers")] if (root / "waivers").exists() else []
-        return cls(items=[str(root / "configuration_items")], waivers=waivers), policy
+    def from_export(cls, spark, folder: str) -> tuple[Inputs, SlaPolicy | None]:
+        """The inputs of a `patchtrail spark export` folder (any Hadoop URI), and its policy."""
+        from patchtrail.spark.lake import HadoopFiles
+
+        files = HadoopFiles(spark, folder)
+        text = files.read_text("sla_policy.json")
+        policy = SlaPolicy.from_json(text) if text else None
+        waivers = [files.uri("waivers")] if files.list_files("waivers") else []
+        return cls(items=[files.uri("configuration_items")], waivers=waivers), policy
 
 
 @dataclass

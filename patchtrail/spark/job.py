@@ -16,7 +16,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 
@@ -81,9 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     from patchtrail.spark.build import Inputs, SlaPolicy
     from patchtrail.spark.session import spark_session
 
+    spark = spark_session(args.master)
     inputs, policy = Inputs(), None
     if args.export:
-        inputs, policy = Inputs.from_export(args.export)
+        inputs, policy = Inputs.from_export(spark, args.export)
     inputs.items += args.items
     inputs.config_files += args.config_files
     inputs.lake_events += args.lake_events
@@ -91,11 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     inputs.waivers += args.waivers
     if args.recorded_at:
         inputs.recorded_at = datetime.fromisoformat(args.recorded_at.replace("Z", "+00:00"))
-    if args.sla_policy:
-        policy = SlaPolicy.from_json(Path(args.sla_policy).read_text())
+    if args.sla_policy:  # read by Spark: a local file, or one on any Hadoop file system
+        policy = SlaPolicy.from_json(spark.read.text(args.sla_policy, wholetext=True).collect()[0][0])
     if policy is None:
         parser.error("give --sla-policy FILE.json (or --export with its sla_policy.json)")
-    spark = spark_session(args.master)
     result = run(spark, inputs, policy, args.out)
     print(json.dumps(result.as_dict(), sort_keys=True))
     return 0

@@ -60,7 +60,7 @@ def spark_rows(spark, frame) -> list[tuple]:
 
 
 def test_spark_from_the_landed_export_gives_the_warehouse_history_and_lake(spark, fleet, tmp_path):
-    inputs, policy = Inputs.from_export(str(fleet["root"] / "export"))
+    inputs, policy = Inputs.from_export(spark, str(fleet["root"] / "export"))
     result = run(spark, inputs, policy, str(tmp_path / "lake"))
     wh = fleet["warehouse"]
     assert result.rejected == 0  # the export holds landed items only
