@@ -24,7 +24,7 @@ from patchtrail.simulator import simulate_to_dir
 PUBLISH = ("import sys; from patchtrail.publish.parquet import publish_parquet; "
            "publish_parquet(sys.argv[1], sys.argv[2])")
 #: When, as a fraction of one clean publish (process start included), each kill lands.
-KILL_AT = (0.35, 0.5, 0.6, 0.7, 0.78, 0.86, 0.93, 0.98)
+KILL_AT = (0.25, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.97)
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +66,13 @@ def test_sigkill_during_publish_leaves_the_old_or_the_new_snapshot(warehouses, t
     lake = tmp_path / "lake"
     shutil.copytree(tmp_path / "a", lake)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-c", PUBLISH, str(new), str(tmp_path / "timing")], check=True, env=env)
-    duration = time.monotonic() - started
+    durations = []  # the faster of two clean runs: the first may compile bytecode
+    for attempt in range(2):
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-c", PUBLISH, str(new), str(tmp_path / f"timing{attempt}")],
+                       check=True, env=env)
+        durations.append(time.monotonic() - started)
+    duration = min(durations)
 
     seen = {"old": 0, "new": 0}
     for fraction in KILL_AT:

@@ -320,7 +320,8 @@ def _plan(ds: Dataset, writer: DatasetWriter, old: dict[str, PartitionState], sa
 
 def sweep(files: LakeFiles, keep: set[str], previous: Snapshot | None = None) -> list[str]:
     """Delete every data or temporary file of the lake's folders that `keep` does not list:
-    files of the previous snapshot, files a killed publish left, the version-1 layout's files."""
+    files of the previous snapshot, files a killed publish left, the version-1 layout's files,
+    a Spark writer's staging. Returns the lake files deleted (not the staging)."""
     deleted = []
     candidates = set(previous.legacy_files) if previous else set()
     for folder in (*DATASET_NAMES, *LEGACY_DATASETS, "_staging"):
@@ -329,7 +330,8 @@ def sweep(files: LakeFiles, keep: set[str], previous: Snapshot | None = None) ->
         name = path.rsplit("/", 1)[-1]
         if name.endswith(".parquet") or ".tmp" in name or path.startswith("_staging/"):
             files.delete(path)
-            deleted.append(path)
+            if not path.startswith("_staging/"):  # a writer's scratch files are not lake files
+                deleted.append(path)
     return deleted
 
 

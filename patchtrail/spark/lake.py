@@ -200,7 +200,8 @@ class HadoopFiles:
         out = self.fs.create(target, True)
         try:
             out.write(bytearray(data))
-            out.hsync() if not self.object_store else None
+            if not self.object_store:
+                out.hsync()  # on disk before the rename makes it the manifest
         finally:
             out.close()
 
