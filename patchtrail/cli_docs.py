@@ -16,6 +16,7 @@ COMMANDS = (
     ["lake-emulator"], ["query"], ["sql"], ["report"], ["export"], ["status"], ["rebuild"],
     ["evidence"], ["sla"], ["check"], ["waivers", "load"], ["waivers", "list"], ["policies", "load"],
     ["policies", "list"], ["publish", "duckdb"], ["publish", "parquet"], ["publish", "postgres"],
+    ["spark", "export"], ["spark", "build"], ["spark", "package"],
 )
 WIDTH = "100"
 

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Run the test suite against one real Prefect server on loopback, stopped on exit.
-#   bash tests/run.sh [pytest args...]    (after: python3 -m venv .venv && .venv/bin/pip install -e '.[test]')
-# 1. Headless Chromium for the report test: Debian's `chromium`, installed when missing and root.
+#   bash tests/run.sh [pytest args...]    (after: python3 -m venv .venv && .venv/bin/pip install -e '.[test,spark]')
+# 1. Debian's `chromium` (report test) and `default-jre-headless` (Spark tests), when missing and root.
 # 2. `prefect server start` on 127.0.0.1 (SQLite in a temporary PREFECT_HOME, analytics off, no
 #    scheduler so that prefect.yaml's cron schedules never start runs of their own during tests).
 # 3. pytest, told where the server is by PATCHTRAIL_TEST_PREFECT_API_URL; its exit code is ours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null; then
+# Debian packages the tests need, installed when missing and root: chromium (the report test) and
+# a Java runtime (Spark local mode, tests/spark). One `apt-get update` for both.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v java >/dev/null || [ -n "${JAVA_HOME:-}" ] || missing+=(default-jre-headless)
+if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "tests/run.sh: installing Debian chromium for the report test" >&2
+        echo "tests/run.sh: installing Debian ${missing[*]}" >&2
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
-        echo "tests/run.sh: chromium is missing (apt-get install chromium as root);" \
-             "the report test will fail" >&2
+        echo "tests/run.sh: missing ${missing[*]} (apt-get install them as root);" \
+             "the report and Spark tests will fail" >&2
     fi
 fi
 

@@ -1,160 +1,233 @@
-"""A Hive-partitioned Parquet lake of the warehouse, for Athena, Trino, Spark and pandas.
+"""Publish the warehouse as the Parquet lake (layout and snapshot rules: `patchtrail.publish.lake`).
 
-    <root>/instance_compliance/account_id=<acct>/data.parquet
-    <root>/patch_state/account_id=<acct>/valid_from_month=<yyyy-mm>/data.parquet
-    <root>/instance_compliance_daily/snapshot_date=<yyyy-mm-dd>/account_id=<acct>/data.parquet
-    <root>/remediation_episodes|current_missing_patches|time_to_remediate/account_id=<acct>/data.parquet
-    <root>/sla_status|sla_breaches/account_id=<acct>/data.parquet
+    <root>/instance_compliance_versions/valid_from_month=<yyyy-mm>/part-*.parquet
+    <root>/instance_compliance_closures/valid_to_month=<yyyy-mm>/part-*.parquet
+    <root>/patch_state_versions/valid_from_month=<yyyy-mm>/part-*.parquet
+    <root>/patch_state_closures/valid_to_month=<yyyy-mm>/part-*.parquet
+    <root>/patch_lists_by_item/event_month=<yyyy-mm>/part-*.parquet
+    <root>/instance_compliance_daily/snapshot_month=<yyyy-mm>/part-*.parquet
+    <root>/remediation_episodes|current_missing_patches|time_to_remediate/part-*.parquet
+    <root>/sla_status|sla_breaches/part-*.parquet
     <root>/_manifest.json
 
-Incremental: each partition's content fingerprint (row count and an order-independent hash of
-its rows) is kept in the manifest, and only partitions whose fingerprint changed are rewritten;
-partitions that no longer exist are deleted. The root is a local folder or `s3://bucket/prefix`.
+The rows come from sql/warehouse/publish/<dataset>.sql. Every timestamp is truncated to
+milliseconds (UTC) before it is fingerprinted or written, so what Athena reads is what was hashed.
+`account_id` is a data column (a string) in every file, never a partition folder.
 
 The SLA datasets answer one policy, chosen at publish time, at the warehouse's data-as-of time
-(the latest capture time, as the HTML report uses): each row carries the policy's name, a SHA-256
-of its thresholds and that time (`sla_parameters`; PostgreSQL publishes the same rows).
+(the latest capture time, as the HTML report uses); current_missing_patches is judged at that
+same time, so publishing an unchanged warehouse writes nothing.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from patchtrail.analytics.policy import DEFAULT_POLICY
-from patchtrail.publish.sla import SlaParameters, sla_parameters
-from patchtrail.warehouse import connect, load_sql
+from patchtrail.publish.lake import (
+    DATASETS,
+    MAX_ROWS_PER_FILE,
+    Dataset,
+    PublishResult,
+    publish,
+)
+from patchtrail.publish.sla import sla_parameters
+from patchtrail.warehouse import connect, load_sql, scalar
 
-MANIFEST = "_manifest.json"
 #: The SLA datasets (sql/warehouse/publish/<name>.sql), evaluated under the publish's policy.
 SLA_DATASETS = ("sla_status", "sla_breaches")
-
-
-@dataclass(frozen=True)
-class Export:
-    """One table of the lake: the query that makes it and the columns it is partitioned by."""
-
-    name: str
-    sql: str
-    partition_by: tuple[str, ...]
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-def exports(sla: SlaParameters) -> list[Export]:
-    return [
-        Export("instance_compliance", "select * from history.instance_compliance", ("account_id",)),
-        Export("patch_state", "select *, strftime(valid_from, '%Y-%m') as valid_from_month "
-               "from history.patch_state", ("account_id", "valid_from_month")),
-        Export("instance_compliance_daily", load_sql("publish/instance_compliance_daily"),
-               ("snapshot_date", "account_id")),
-        Export("remediation_episodes", "select * from marts.remediation_episodes", ("account_id",)),
-        Export("current_missing_patches", "select * from marts.current_missing_patches", ("account_id",)),
-        # Rounded: parallel float aggregation can differ in the last bits between runs, which
-        # would change the fingerprint and rewrite partitions whose content did not change.
-        Export("time_to_remediate", "select * replace (round(mean_days, 6) as mean_days, "
-               "round(median_days, 6) as median_days, round(p90_days, 6) as p90_days, "
-               "round(max_days, 6) as max_days) from marts.time_to_remediate", ("account_id",)),
-        # No float columns to round here: days and counts are integers, times are exact.
-        *(Export(name, load_sql(f"publish/{name}"), ("account_id",), sla.bound())
-          for name in SLA_DATASETS),
-    ]
-
-
-@dataclass
-class LakeExport:
-    """What a publish run wrote."""
-
-    root: str
-    written: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    deleted: list[str] = field(default_factory=list)
-    rows: dict[str, int] = field(default_factory=dict)
-    sla: SlaParameters | None = None
+#: Backwards-compatible name of the publish result.
+LakeExport = PublishResult
 
 
 def publish_parquet(warehouse: Path | str, root: str, *, policy: str | Path = DEFAULT_POLICY,
-                    s3_endpoint_url: str | None = None, region: str | None = None) -> LakeExport:
-    """Write (incrementally) the Parquet lake of `warehouse` under `root` (folder or s3:// URI).
+                    s3_endpoint_url: str | None = None, region: str | None = None) -> PublishResult:
+    """Publish the Parquet lake of `warehouse` under `root` (a folder or s3://bucket/prefix).
+
+    Only partitions whose rows changed are written: a partition that only gained rows gets one
+    new file, any other change replaces the partition's files. The manifest is switched last.
 
     Args:
         policy: the SLA policy of the sla_status and sla_breaches datasets: a stored name or a
             policy file (see `sla_parameters`). Changing it rewrites those datasets only.
     """
-    result = LakeExport(root=root)
     con = connect(warehouse, read_only=True)
     try:
-        result.sla = sla_parameters(con, policy)  # a bad policy fails here, before any write
-        fs, base = _filesystem(root, s3_endpoint_url=s3_endpoint_url, region=region)
-        previous = _read_manifest(fs, base)
-        manifest: dict[str, Any] = {"generated_at": datetime.now(UTC).isoformat(),
-                                    "sla": result.sla.describe(), "tables": {}}
-        for export in exports(result.sla):
-            old = previous.get("tables", {}).get(export.name, {}).get("partitions", {})
-            manifest["tables"][export.name] = _publish_table(con, fs, base, export, old, result)
+        sla = sla_parameters(con, policy)  # a bad policy fails here, before any write
+        files = lake_files(root, s3_endpoint_url=s3_endpoint_url, region=region)
+        params = {name: sla.bound() for name in SLA_DATASETS}
+        params["current_missing_patches"] = {"as_of": sla.as_of}
+        writers = [(ds, DuckDBDataset(con, files, ds, params.get(ds.name))) for ds in DATASETS]
+        extra = {"sla": sla.describe(),
+                 "source": {"warehouse_last_load_id": scalar(con, "select max(load_id) from landing.loads")}}
+        result = publish(files, root, engine="duckdb", writers=writers, extra=extra)
+        result.sla = sla
+        return result
     finally:
         con.close()
-    with fs.open_output_stream(f"{base}/{MANIFEST}") as out:
-        out.write(json.dumps(manifest, indent=2, sort_keys=True).encode())
-    return result
 
 
-def _publish_table(con: duckdb.DuckDBPyConnection, fs: pafs.FileSystem, base: str, export: Export,
-                   old: dict[str, Any], result: LakeExport) -> dict[str, Any]:
-    con.execute(f"create or replace temp table export_rows as {export.sql}",  # noqa: S608 (fixed SQL)
-                export.params or None)
-    keys = ", ".join(export.partition_by)
-    fingerprints = con.execute(
-        f"select {keys}, count(*), bit_xor(hash(e))::varchar from export_rows as e "  # noqa: S608
-        f"group by all order by all").fetchall()
-    partitions: dict[str, Any] = {}
-    result.rows.setdefault(export.name, 0)
-    for row in fingerprints:
-        values, count, digest = row[:-2], row[-2], row[-1]
-        path = "/".join(f"{k}={v}" for k, v in zip(export.partition_by, values, strict=True))
-        entry = {"rows": count, "fingerprint": digest, "file": f"{export.name}/{path}/data.parquet"}
-        partitions[path] = entry
-        result.rows[export.name] += count
-        if old.get(path, {}).get("fingerprint") == digest and _exists(fs, f"{base}/{entry['file']}"):
-            result.unchanged += 1
-            continue
-        where = " and ".join(f"{k} = ?" for k in export.partition_by)
-        table = con.sql(f"select * exclude ({keys}) from export_rows where {where} "  # noqa: S608
-                        "order by all", params=list(values)).to_arrow_table()
-        fs.create_dir(f"{base}/{export.name}/{path}", recursive=True)
-        pq.write_table(table, f"{base}/{entry['file']}", filesystem=fs, compression="zstd")
-        result.written.append(entry["file"])
-    for path, entry in old.items():
-        if path not in partitions:
-            fs.delete_file(f"{base}/{entry['file']}")
-            result.deleted.append(entry["file"])
-    con.execute("drop table export_rows")
-    return {"partition_by": list(export.partition_by), "partitions": partitions}
-
-
-def _filesystem(root: str, *, s3_endpoint_url: str | None, region: str | None) -> tuple[pafs.FileSystem, str]:
+def lake_files(root: str, *, s3_endpoint_url: str | None = None, region: str | None = None) -> ArrowFiles:
+    """The lake's file operations for a local folder or an s3:// URI."""
     if root.startswith("s3://"):
         fs = pafs.S3FileSystem(endpoint_override=s3_endpoint_url, region=region or "us-east-1",
                                allow_bucket_creation=False)
-        return fs, root.removeprefix("s3://").rstrip("/")
+        return ArrowFiles(fs, root.removeprefix("s3://").rstrip("/"), local=False)
     path = Path(root).absolute()
     path.mkdir(parents=True, exist_ok=True)
-    return pafs.LocalFileSystem(), str(path)
+    return ArrowFiles(pafs.LocalFileSystem(), str(path), local=True)
 
 
-def _read_manifest(fs: pafs.FileSystem, base: str) -> dict[str, Any]:
-    try:
-        with fs.open_input_stream(f"{base}/{MANIFEST}") as stream:
-            return json.loads(stream.read())
-    except (FileNotFoundError, OSError):
-        return {}
+@dataclass
+class ArrowFiles:
+    """`LakeFiles` over a pyarrow filesystem. Locally, every file is written under a hidden
+    temporary name, flushed to disk and renamed into place, so no reader ever sees part of it;
+    an S3 PUT is atomic by itself."""
+
+    fs: pafs.FileSystem
+    base: str
+    local: bool
+
+    def path(self, relative: str) -> str:
+        return f"{self.base}/{relative}"
+
+    def read_text(self, path: str) -> str | None:
+        try:
+            with self.fs.open_input_stream(self.path(path)) as stream:
+                return stream.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return None
+
+    def write_text_atomic(self, path: str, text: str) -> None:
+        self._write(path, lambda target: _write_bytes(self.fs, target, text.encode()))
+
+    def write_table(self, path: str, table: pa.Table) -> None:
+        self._write(path, lambda target: pq.write_table(table, target, filesystem=self.fs,
+                                                         compression="zstd"))
+
+    def read_table(self, paths: list[str]) -> pa.Table:
+        return pq.read_table([self.path(p) for p in paths], filesystem=self.fs)
+
+    def list_files(self, folder: str) -> list[str]:
+        infos = self.fs.get_file_info(pafs.FileSelector(self.path(folder), recursive=True,
+                                                        allow_not_found=True))
+        return [i.path.removeprefix(self.base + "/") for i in infos if i.type == pafs.FileType.File]
+
+    def delete(self, path: str) -> None:
+        self.fs.delete_file(self.path(path))
+        if self.local:  # drop the folders it leaves empty
+            folder = Path(self.path(path)).parent
+            while folder != Path(self.base) and Path(self.base) in folder.parents:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+                folder = folder.parent
+
+    def _write(self, path: str, write: Callable[[str], None]) -> None:
+        target = self.path(path)
+        if not self.local:
+            write(target)
+            return
+        folder, name = target.rsplit("/", 1)
+        os.makedirs(folder, exist_ok=True)
+        temporary = f"{folder}/.{name}.tmp-{os.getpid()}"
+        write(temporary)
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
 
-def _exists(fs: pafs.FileSystem, path: str) -> bool:
-    return fs.get_file_info(path).type == pafs.FileType.File
+class DuckDBDataset:
+    """One dataset's rows in a temp table of the read-only warehouse connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, files: ArrowFiles, ds: Dataset,
+                 params: dict[str, Any] | None) -> None:
+        self.con, self.files, self.ds = con, files, ds
+        self.table = f"lake_{ds.name}"
+        con.execute(f"create or replace temp table {self.table}_raw as "  # noqa: S608 (fixed SQL)
+                    f"{load_sql('publish/' + ds.name)}", params or None)
+        columns = con.execute(f"describe {self.table}_raw").fetchall()
+        times = [name for name, kind, *_ in columns if kind.startswith("TIMESTAMP")]
+        replace = (" replace (" + ", ".join(f"date_trunc('millisecond', \"{c}\") as \"{c}\"" for c in times)
+                   + ")") if times else ""
+        con.execute(f"create or replace temp table {self.table} as "  # noqa: S608
+                    f"select *{replace} from {self.table}_raw")
+        con.execute(f"drop table {self.table}_raw")
+        self.columns = [name for name, *_ in columns if name != ds.partition]
+        self._old: dict[str | None, str] = {}
+
+    def fingerprints(self) -> dict[str | None, tuple[int, str]]:
+        group = self.ds.partition or "null"
+        rows = self.con.execute(
+            f"select {group}, count(*), bit_xor(hash(e))::varchar from {self.table} as e "  # noqa: S608
+            f"group by all").fetchall()
+        found = {value: (count, digest or "0") for value, count, digest in rows if count}
+        if self.ds.partition is None and not found:  # one empty file: every reader finds the schema
+            found[None] = (0, "0")
+        return found
+
+    def only_added(self, value: str | None, old_files: list[str]) -> bool:
+        old = f"{self.table}_old"
+        self.con.register(old, self.files.read_table(old_files))
+        self._old[value] = old
+        removed = self.con.execute(
+            f"select count(*) from (select {self._select()} from {old} "  # noqa: S608
+            f"except all select {self._select()} from {self.table} where {self._where()})",
+            self._bind(value)).fetchall()[0][0]
+        return removed == 0
+
+    def write(self, value: str | None, names: Callable[[int], str], *,
+              added_to: list[str] | None) -> list[str]:
+        rows = f"select {self._select()} from {self.table} where {self._where()}"  # noqa: S608
+        if added_to is not None:
+            rows = f"({rows} except all select {self._select()} from {self._old[value]})"  # noqa: S608
+        else:
+            rows = f"({rows})"
+        order = ", ".join(f'"{c}"' for c in self.ds.key)
+        table = self.con.sql(f"select * from {rows} order by {order}",  # noqa: S608
+                             params=self._bind(value)).to_arrow_table()
+        table = _milliseconds(table)
+        written = []
+        for start in range(0, max(table.num_rows, 1), MAX_ROWS_PER_FILE):
+            name = names(len(written))
+            self.files.write_table(name, table.slice(start, MAX_ROWS_PER_FILE))
+            written.append(name)
+        if value in self._old:
+            self.con.unregister(self._old.pop(value))
+        return written
+
+    def _select(self) -> str:
+        return ", ".join(f'"{c}"' for c in self.columns)
+
+    def _where(self) -> str:
+        return f"{self.ds.partition} = ?" if self.ds.partition else "true"
+
+    def _bind(self, value: str | None) -> list | None:
+        return [value] if self.ds.partition else None
+
+
+def _milliseconds(table: pa.Table) -> pa.Table:
+    """Timestamps as timestamp[ms, tz=UTC] (already truncated in SQL, so nothing is lost)."""
+    fields = [pa.field(f.name, pa.timestamp("ms", tz="UTC")) if pa.types.is_timestamp(f.type) else f
+              for f in table.schema]
+    return table.cast(pa.schema(fields))
+
+
+def _write_bytes(fs: pafs.FileSystem, target: str, data: bytes) -> None:
+    with fs.open_output_stream(target) as out:
+        out.write(data)
