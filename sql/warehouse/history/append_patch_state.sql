@@ -4,8 +4,8 @@
 -- attributes continues; one it reports differently, or omits, ends at the item's capture time;
 -- one it reports differently or for the first time starts a version. A deletion or a
 -- ResourceNotRecorded item reports no patch, so every current patch version ends. The same
--- rules, and the same tracked attributes, as history/recomputed_patch_state.sql (a test holds
--- the two lists equal).
+-- rules, and the same tracked attributes compared the same way (their hash()), as
+-- history/recomputed_patch_state.sql (a test holds the two lists equal).
 -- Reads: append_items, staging.patch_observations, history.patch_state.
 create or replace temp table append_patch_changes as
 with
@@ -28,11 +28,11 @@ compared as (
         coalesce(n.patch_id, c.patch_id) as patch_id,
         c.patch_id is not null as was_current,
         n.patch_id is not null as is_reported,
-        struct_pack(
+        hash(
             n.state, n.compliance_status, n.severity, n.vendor_severity, n.classification,
             n.title, n.installed_at, n.cve_ids, n.baseline_id, n.patch_group, n.raw_state,
             n.installed_time_raw
-        ) is not distinct from struct_pack(
+        ) = hash(
             c.state, c.compliance_status, c.severity, c.vendor_severity, c.classification,
             c.title, c.installed_at, c.cve_ids, c.baseline_id, c.patch_group, c.raw_state,
             c.installed_time_raw

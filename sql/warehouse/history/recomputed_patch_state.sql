@@ -9,8 +9,11 @@
 -- patch with identical tracked attributes; an item that omits the patch or deletes the instance
 -- ends it; so does a ResourceNotRecorded item, which reports no patches. Tracked attributes:
 -- state ... patch_group, raw_state (the PatchState text of an Unknown state) and
--- installed_time_raw (InstalledTime text that did not parse).
--- Cost grows with the items from from_at on, not with the instance's whole history.
+-- installed_time_raw (InstalledTime text that did not parse), compared by their 64-bit hash().
+-- One window pass over the observations finds each version's first and last item (where the
+-- previous / next item of the instance does not report the patch the same); the n-th start and
+-- the n-th end of a patch are one version. Cost grows with the items from from_at on, not with
+-- the instance's whole history.
 -- Reads: history.changed_instances, history.patch_state, staging.instance_snapshots,
 -- staging.patch_observations, landing.configuration_items.
 -- Parameters: as for history.changed_instances. An item with conflicting variants is known from
@@ -76,51 +79,53 @@ observations as (
 tracked as (
     select
         *,
-        struct_pack(
+        hash(
             state, compliance_status, severity, vendor_severity, classification,
             title, installed_at, cve_ids, baseline_id, patch_group, raw_state, installed_time_raw
         ) as attributes,
     from observations
 ),
-flagged as (
+neighbours as (
     select
-        *,
-        case
-            when lag(item_seq) over patch_order = item_seq - 1
-                and lag(attributes) over patch_order is not distinct from attributes
-            then 0
-            else 1
-        end as is_version_start,
+        account_id, aws_region, instance_id, patch_id, item_seq, attributes,
+        lag(item_seq) over patch_order as previous_seq,
+        lag(attributes) over patch_order as previous_attributes,
+        lead(item_seq) over patch_order as next_seq,
+        lead(attributes) over patch_order as next_attributes,
     from tracked
     window patch_order as (
         partition by account_id, aws_region, instance_id, patch_id order by item_seq
     )
 ),
-numbered as (
+starts as (
     select
-        *,
-        sum(is_version_start) over (
-            partition by account_id, aws_region, instance_id, patch_id
-            order by item_seq rows unbounded preceding
+        account_id, aws_region, instance_id, patch_id, item_seq,
+        row_number() over (
+            partition by account_id, aws_region, instance_id, patch_id order by item_seq
         ) as version_no,
-    from flagged
+    from neighbours
+    where previous_seq is distinct from item_seq - 1 or previous_attributes <> attributes
+),
+ends as (
+    select
+        account_id, aws_region, instance_id, patch_id, item_seq as last_item_seq,
+        row_number() over (
+            partition by account_id, aws_region, instance_id, patch_id order by item_seq
+        ) as version_no,
+    from neighbours
+    where next_seq is distinct from item_seq + 1 or next_attributes <> attributes
 ),
 spans as (
-    select
-        *,
-        max(item_seq) over (
-            partition by account_id, aws_region, instance_id, patch_id, version_no
-        ) as last_item_seq,
-    from numbered
-),
-version_starts as (
-    select * from spans where is_version_start = 1
+    select t.*, e.last_item_seq,
+    from starts as s
+    join ends as e using (account_id, aws_region, instance_id, patch_id, version_no)
+    join tracked as t using (account_id, aws_region, instance_id, patch_id, item_seq)
 ),
 closed as (
     select
         v.*,
         next_item.captured_at as valid_to,
-    from version_starts as v
+    from spans as v
     left join items as next_item
         on next_item.account_id = v.account_id
         and next_item.aws_region = v.aws_region
