@@ -169,6 +169,7 @@ def lake_cost_line(queries: list[dict[str, Any]]) -> str:
 
 FLEET_LABELS = {
     "instances": "managed instances", "compliance_pct": "compliant %",
+    "not_recorded": "not recorded (unknown)",
     "missing_critical_patches": "missing critical patches",
     "missing_high_patches": "missing high patches", "rejected_records": "rejected records (all loads)",
 }

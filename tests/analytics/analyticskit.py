@@ -20,7 +20,11 @@ SEVERITY_RANK = {"CRITICAL": 5, "HIGH": 4, "MEDIUM": 3, "LOW": 2, "INFORMATIONAL
 VENDOR_LEVEL = {"CRITICAL": "CRITICAL", "IMPORTANT": "HIGH", "HIGH": "HIGH", "MODERATE": "MEDIUM",
                 "MEDIUM": "MEDIUM", "LOW": "LOW"}
 VENDOR_RANK = {"CRITICAL": 4, "HIGH": 3, "MEDIUM": 2, "LOW": 1}
-DELETED = ("ResourceDeleted", "ResourceDeletedNotRecorded", "ResourceNotRecorded")
+DELETED = ("ResourceDeleted", "ResourceDeletedNotRecorded")
+NOT_RECORDED = "ResourceNotRecorded"   # recording stopped: live, compliance unknown, no patches
+PATCH_STATES = {s.lower() for s in ("Installed", "InstalledOther", "InstalledPendingReboot",
+                                    "InstalledRejected", "Missing", "NotApplicable", "Failed",
+                                    "AvailableSecurityUpdate")}
 DAY = timedelta(days=1)
 
 
@@ -38,6 +42,10 @@ class Item:
     @property
     def deleted(self) -> bool:
         return self.status in DELETED
+
+    @property
+    def recorded(self) -> bool:
+        return self.status != NOT_RECORDED
 
 
 @dataclass
@@ -78,7 +86,7 @@ def item_of(ci: dict[str, Any]) -> Item:
     key = (ci["awsAccountId"], ci["awsRegion"], ci["resourceId"].split("/", 1)[1])
     summary = patches = None
     configuration = ci.get("configuration")
-    if configuration is not None and ci["configurationItemStatus"] not in DELETED:
+    if configuration is not None and ci["configurationItemStatus"] not in (*DELETED, NOT_RECORDED):
         compliance = configuration["AWS:ComplianceItem"]
         if isinstance(compliance, str):
             compliance = json.loads(compliance)
@@ -140,6 +148,8 @@ def episodes(instances: dict, *, upto: datetime | None = None) -> list[Episode]:
                 patch = (item.patches or {}).get(pid)
                 if item.deleted:
                     reason = "instance_deleted"
+                elif not item.recorded:
+                    reason = "not_recorded"
                 elif patch is None:
                     reason = "not_reported"
                 elif is_non_compliant(patch):
@@ -148,6 +158,8 @@ def episodes(instances: dict, *, upto: datetime | None = None) -> list[Episode]:
                     reason = "installed"
                 elif patch["PatchState"] == "NotApplicable":
                     reason = "not_applicable"
+                elif (patch.get("PatchState") or "").lower() not in PATCH_STATES:
+                    reason = "unknown_state"
                 else:
                     reason = "compliant"
                 ep.closed_at, ep.close_reason = item.captured_at, reason

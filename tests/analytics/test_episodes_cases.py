@@ -72,3 +72,27 @@ def test_late_item_splits_an_episode(con, load):
     load([day(5, [patch("A")])])
     assert [r[:5] for r in _episodes(con)] == [("A", 1, "01", "05", "installed"),
                                                ("A", 2, "09", "12", "installed")]
+
+
+def test_not_recorded_and_unknown_state_end_episodes_without_a_fix(con, load):
+    """Recording stopped (ResourceNotRecorded) or a PatchState AWS never defined: the episode ends
+    where the evidence ends, never as a remediation, and the instance stays live, counted as not
+    recorded rather than compliant or non-compliant."""
+    items = [
+        day(1, [patch("A", "Missing"), patch("B", "Missing")]),
+        day(3, [patch("A", "Missing"), patch("B", "Reinstalled")]),
+        day(5, status="ResourceNotRecorded"),
+    ]
+    load(items)
+    assert [r[:5] + r[8:] for r in _episodes(con)] == [
+        ("A", 1, "01", "05", "not_recorded", False),
+        ("B", 1, "01", "03", "unknown_state", False),
+    ]
+    assert [(r[0], r[2], r[3], r[4]) for r in _episodes(con)] == _reference(items)
+    fleet = con.execute("select instances, compliant, non_compliant, not_recorded "
+                        "from marts.fleet_summary").fetchone()
+    assert fleet == (1, 0, 0, 1)
+    by_day = con.execute("""
+        select strftime(day, '%d'), managed_instances, non_compliant_instances, not_recorded_instances
+        from marts.compliance_by_day('2026-03-04', '2026-03-05') order by day""").fetchall()
+    assert by_day == [("04", 1, 1, 0), ("05", 1, 0, 1)]

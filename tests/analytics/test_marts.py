@@ -226,13 +226,14 @@ def test_compliance_by_day(wh, instances):
     want = []
     day = first
     while day <= last:
-        groups = defaultdict(lambda: [0, 0, 0])
+        groups = defaultdict(lambda: [0, 0, 0, 0])
         for key, item in live_instances(instances, end_of_day(day)).items():
-            s = item.summary
-            counts = groups[(key[0], key[1], s.get("PatchGroup") or None, s["PatchBaselineId"])]
+            s = item.summary or {}   # none when recording stopped (ResourceNotRecorded)
+            counts = groups[(key[0], key[1], s.get("PatchGroup") or None, s.get("PatchBaselineId"))]
             counts[0] += 1
-            counts[1] += s["Status"] == "COMPLIANT"
-            counts[2] += s["Status"] == "NON_COMPLIANT"
+            counts[1] += s.get("Status") == "COMPLIANT"
+            counts[2] += s.get("Status") == "NON_COMPLIANT"
+            counts[3] += not item.recorded
         want += [(day, *g, *c, round(100.0 * c[1] / c[0], 2)) for g, c in groups.items()]
         day += DAY
     got = wh.execute("select * from marts.compliance_by_day('2026-01-01', '2026-03-31') order by all").fetchall()

@@ -5,9 +5,12 @@
 -- An episode is a maximal run of consecutive patch versions in a non-compliant state, as
 -- marts.is_non_compliant defines it (the one definition of "missing"). It opens at the first such version
 -- (opened_at = first seen non-compliant) and closes at the first item that reports the patch
--- Installed/InstalledOther ('installed'), NotApplicable ('not_applicable'), another compliant
--- state ('compliant'), deletes the instance ('instance_deleted') or omits the patch
--- ('not_reported'). A patch that turns non-compliant again opens a new episode (episode_no + 1).
+-- Installed/InstalledOther ('installed'), NotApplicable ('not_applicable'), a state AWS did not
+-- define ('unknown_state': PatchState Unknown, see raw_state), another compliant state
+-- ('compliant'), deletes the instance ('instance_deleted'), is ResourceNotRecorded
+-- ('not_recorded': AWS Config stopped recording the instance, so whether the patch was ever
+-- installed is unknown) or omits the patch ('not_reported'). Only 'installed' is a remediation
+-- (is_remediated); the others end what the evidence shows without claiming a fix. A patch that turns non-compliant again opens a new episode (episode_no + 1).
 -- "As seen at as_of": versions starting after as_of are ignored, and an end after as_of is not
 -- yet known, so such an episode is open. severity / vendor_severity are the highest seen in the
 -- episode up to as_of.
@@ -113,10 +116,13 @@ episodes as (
     from numbered
     group by account_id, aws_region, instance_id, patch_id, episode_no
 ),
-tombstones as (
-    select account_id, aws_region, instance_id, valid_from, ci_id,
+instance_ends as (
+    select
+        account_id, aws_region, instance_id, valid_from, ci_id,
+        case when is_deleted then 'instance_deleted' else 'not_recorded' end as end_reason,
     from instance_versions
-    where is_deleted and valid_from <= cast(as_of as timestamptz)
+    where (is_deleted or not coalesce(is_recorded, true))
+        and valid_from <= cast(as_of as timestamptz)
 ),
 closed as (
     select
@@ -127,8 +133,10 @@ closed as (
                 then 'installed'
             when e.next_valid_from = e.closed_at and e.next_state = 'NotApplicable'
                 then 'not_applicable'
+            when e.next_valid_from = e.closed_at and e.next_state = 'Unknown'
+                then 'unknown_state'
             when e.next_valid_from = e.closed_at then 'compliant'
-            when t.ci_id is not null then 'instance_deleted'
+            when t.ci_id is not null then t.end_reason
             else 'not_reported'
         end as close_reason,
         case when e.next_valid_from = e.closed_at then e.next_state end as closed_state,
@@ -137,7 +145,7 @@ closed as (
             else t.ci_id
         end as closed_ci_id,
     from episodes as e
-    left join tombstones as t
+    left join instance_ends as t
         on t.account_id = e.account_id
         and t.aws_region = e.aws_region
         and t.instance_id = e.instance_id
