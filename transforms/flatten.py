@@ -350,7 +350,7 @@ class _Batch:
         for column in ITEM_SCHEMA:
             values = self.items[column.name]
             if column.name == "configuration_json":  # UTF-8 bytes: viewed as text, not re-validated
-                columns[column.name] = pa.array(values, pa.binary()).view(pa.string())
+                columns[column.name] = _joined_binary(values).view(pa.string())
             else:
                 columns[column.name] = pa.array(values, column.type)
         return pa.table(columns, schema=ITEM_SCHEMA)
@@ -397,6 +397,23 @@ class _Batch:
         if derive.any():
             table = _derive_from_patches(table, fields, item_of_row, derive)
         return table
+
+
+def _joined_binary(values: list[bytes | None]) -> pa.Array:
+    """A binary array from one joined buffer and its offsets: the same array as
+    pa.array(values, pa.binary()), without the builder's growing reallocations (which cost
+    ~0.5 s per 100 MB of configuration text on fresh memory)."""
+    lengths = np.fromiter((0 if v is None else len(v) for v in values), dtype=np.int64, count=len(values))
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] >= 1 << 31:   # past 32-bit offsets: let Arrow chunk it
+        return pa.array(values, pa.binary())
+    valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    data = b"".join(v for v in values if v is not None)
+    return pa.Array.from_buffers(pa.binary(), len(values),
+                                 [bitmap, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)],
+                                 null_count=int((~valid).sum()))
 
 
 def _patch_table(fields: dict[str, pa.Array], item_of_row: np.ndarray, instances: pa.Table) -> pa.Table:
