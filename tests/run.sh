@@ -4,7 +4,10 @@
 # 1. Debian's `chromium` (report test) and `default-jre-headless` (Spark tests), when missing and root.
 # 2. `prefect server start` on 127.0.0.1 (SQLite in a temporary PREFECT_HOME, analytics off, no
 #    scheduler so that prefect.yaml's cron schedules never start runs of their own during tests).
-# 3. pytest, told where the server is by PATCHTRAIL_TEST_PREFECT_API_URL; its exit code is ours.
+# 3. pytest, told where the server is by PATCHTRAIL_TEST_PREFECT_API_URL, on PATCHTRAIL_TEST_WORKERS
+#    pytest-xdist workers (default 2, one per core; 0 runs in this process); its exit code is ours.
+#    Each test folder (tests/spark, tests/analytics, ...) and each top-level test file is one
+#    group, run whole on one worker, so session fixtures are built once (tests/conftest.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,5 +60,5 @@ echo "tests/run.sh: Prefect server ready at $api (pid $server)" >&2
 
 export PATCHTRAIL_TEST_PREFECT_API_URL="$api"
 status=0
-.venv/bin/python -m pytest "$@" || status=$?
+.venv/bin/python -m pytest -n "${PATCHTRAIL_TEST_WORKERS:-2}" --dist loadgroup "$@" || status=$?
 exit "$status"
