@@ -71,8 +71,8 @@ def test_unexpected_csv_header_rejects_the_file(tmp_path):
 
 
 @pytest.mark.parametrize("name,content,reason", [
-    ("trunc.json.gz", gzip.compress(b'{"configurationItems": []}')[:-6], "corrupt or truncated gzip"),
-    ("notjson.json.gz", gzip.compress(b"<html>"), "not JSON"),
+    ("trunc.json.gz", gzip.compress(b'{"configurationItems": []}', mtime=0)[:-6], "corrupt or truncated gzip"),
+    ("notjson.json.gz", gzip.compress(b"<html>", mtime=0), "not JSON"),
     ("plain.json", b'{"something": 1}', "no configurationItems list"),
 ])
 def test_bad_files_are_rejected_and_the_run_continues(tmp_path, name, content, reason):
