@@ -33,12 +33,15 @@ from patchtrail.run import ObjectResult, RunSummary
 
 
 def _console(**kwargs) -> Console:
-    """A console without markup; piped output gets 160 columns (not 80) unless COLUMNS says otherwise."""
+    """A console without markup. Piped output gets 160 columns (not 80) unless COLUMNS says
+    otherwise, and its lines of text are never wrapped: a path or a command printed for a script
+    (or for copying) stays on one line. Tables keep their width."""
     kwargs.setdefault("markup", False)
     kwargs.setdefault("highlight", False)
     console = Console(**kwargs)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(width=160, **kwargs)
+    if not console.is_terminal:
+        width = {} if "COLUMNS" in os.environ else {"width": 160}
+        console = Console(soft_wrap=True, **width, **kwargs)
     return console
 
 

@@ -23,8 +23,8 @@ class InvalidInput(PatchtrailError, ValueError):
     def mismatch(cls, parameter: str, value: object, expected: str, *, reason: str = "") -> InvalidInput:
         """`<parameter> <value> does not match <expected> (<reason>)`, with those as attributes."""
         shown = repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
+        if len(shown) > 80:  # cut in the middle: the end of a path or of `file:line` names it
+            shown = shown[:38] + "..." + shown[-39:]
         detail = f" ({reason})" if reason else ""
         error = cls(f"{parameter} {shown} does not match {expected}{detail}")
         error.parameter, error.value, error.expected = parameter, value, expected

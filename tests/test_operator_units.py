@@ -68,3 +68,30 @@ def test_progress_counts_new_items_over_the_run():
         for landed in (5, 0, 7):
             on_object(ObjectResult(uri="x", format="config_delivery", status="landed", landed=landed))
     assert callbacks.objects == 3 and callbacks.detail == "12 new items"
+
+
+def test_a_long_value_in_an_error_keeps_its_end_the_file_and_line():
+    from patchtrail.errors import InvalidInput
+
+    where = "/tmp/" + "deep/" * 30 + "events.ndjson:2"
+    message = str(InvalidInput.mismatch("event", where, "one JSON object per line"))
+    assert "events.ndjson:2'" in message and message.startswith("event '/tmp/deep/") and len(message) < 140
+
+
+def test_piped_lines_are_never_wrapped_but_tables_keep_their_width():
+    import io
+
+    from rich.table import Table
+
+    from patchtrail.console import _console
+
+    out = io.StringIO()
+    console = _console(file=out)
+    path = "/tmp/" + "x" * 300 + "/p.csv"
+    console.print(f"{path}: 217 rows")
+    table = Table("name")
+    table.add_row("y" * 400)
+    console.print(table)
+    first, *table_lines = out.getvalue().splitlines()
+    assert first == f"{path}: 217 rows"
+    assert max(len(line) for line in table_lines) <= 160
