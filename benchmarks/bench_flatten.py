@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 def _items_json(n_items: int, n_patches: int, seed: int):
     import orjson
 
-    from patchtrail.simulator import synthetic_items
+    from patchtrail.devkit.simulator import synthetic_items
 
     for item in synthetic_items(n_items, n_patches, seed=seed):
         yield orjson.dumps(item)

@@ -13,6 +13,9 @@ BATCH_ITEMS = 500
 #: Items per committed chunk of a run (at object boundaries): the run's memory is bounded by it.
 CHUNK_ITEMS = 2000
 
+#: The fleet `patchtrail demo` simulates by default (docs/analytics.md's worked queries run on it).
+DEMO_FLEET = {"accounts": 3, "regions": 2, "instances": 12, "days": 120, "seed": 7}
+
 PATCH_COMPLIANCE = "AWS::SSM::PatchCompliance"
 RESOURCE_ID_PREFIX = "AWS::SSM::ManagedInstanceInventory/"
 

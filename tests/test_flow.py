@@ -10,7 +10,7 @@ import duckdb
 import orjson
 import pytest
 
-from patchtrail.simulator import simulate_to_dir
+from patchtrail.devkit.simulator import simulate_to_dir
 
 pytestmark = pytest.mark.service("prefect")
 
@@ -73,7 +73,7 @@ def test_a_flow_that_reads_nothing_fails(prefect_server, tmp_path):
 
 def test_lake_flow_lands_windows_and_reports_scan_cost(prefect_server, tmp_path):
     from flows.ingest_lake import ingest_lake_flow
-    from patchtrail.lake.emulator import LakeEmulator
+    from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
 
     simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=4)
     with LakeEmulator(tmp_path / "data/lake-events/events.ndjson") as lake:
@@ -88,6 +88,7 @@ def test_s3_flow_lands_an_organisation_from_moto(prefect_server, tmp_path):
     from moto.server import ThreadedMotoServer
 
     from flows.ingest_s3 import ingest_s3_flow
+    from patchtrail.devkit.s3_upload import upload_tree
     from patchtrail.sources import s3
 
     simulate_to_dir(tmp_path / "data", accounts=2, regions=1, instances=2, days=10, seed=6)
@@ -97,7 +98,7 @@ def test_s3_flow_lands_an_organisation_from_moto(prefect_server, tmp_path):
         host, port = server.get_host_and_port()
         url = f"http://{host}:{port}"
         bucket = f"org-config-{uuid.uuid4().hex[:12]}"  # moto's backend is shared by the process
-        s3.upload_tree(tmp_path / "data", bucket, "", s3.make_client(endpoint_url=url), create_bucket=True)
+        upload_tree(tmp_path / "data", bucket, "", s3.make_client(endpoint_url=url), create_bucket=True)
         result = ingest_s3_flow(f"s3://{bucket}", warehouse=str(tmp_path / "w.duckdb"),
                                 endpoint_url=url, region="us-east-1")
     finally:

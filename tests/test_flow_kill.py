@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.errors import WarehouseBusy
 from patchtrail.ingest import ingest_files
-from patchtrail.simulator import simulate_to_dir
 from patchtrail.warehouse import connect
 from patchtrail.warehouse.check import check_warehouse
 
