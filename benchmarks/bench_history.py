@@ -47,13 +47,14 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from patchtrail.transforms.raw import RawItem  # noqa: E402
+
 from patchtrail import run as run_module  # noqa: E402
 from patchtrail.devkit.simulator import iter_events  # noqa: E402
 from patchtrail.run import Run  # noqa: E402
 from patchtrail.sources.base import SourceObject  # noqa: E402
 from patchtrail.warehouse import apply_schema, connect  # noqa: E402
 from patchtrail.warehouse import history as history_module  # noqa: E402
-from transforms.raw import RawItem  # noqa: E402
 
 START = date(2026, 1, 1)
 ACCOUNTS = 4

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SQL_DIR = PROJECT_ROOT / "sql"
+#: The SQL files: package `patchtrail.sql`, which is sql/ in a checkout (an editable install maps
+#: it there) and patchtrail/sql/ in an installed wheel.
+SQL_DIR = Path(str(resources.files("patchtrail.sql")))
 
 
 #: Configuration items flattened and landed per batch: memory stays bounded by this.

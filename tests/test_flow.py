@@ -16,9 +16,8 @@ pytestmark = pytest.mark.service("prefect")
 
 
 def test_flow_lands_files_and_publishes_artifacts(prefect_server, tmp_path):
+    from patchtrail.flows.ingest_files import ingest_files_flow
     from prefect.client.orchestration import get_client
-
-    from flows.ingest_files import ingest_files_flow
 
     simulate_to_dir(tmp_path / "data", accounts=3, regions=1, instances=3, days=20, seed=3)
     (tmp_path / "data/broken.json.gz").write_bytes(b"\x1f\x8b nope")
@@ -53,8 +52,7 @@ def test_flow_lands_files_and_publishes_artifacts(prefect_server, tmp_path):
 
 def test_strict_flow_fails_when_records_are_rejected(prefect_server, tmp_path):
     from factories import config_file_ci, lake_event, patch
-
-    from flows.ingest_files import ingest_files_flow
+    from patchtrail.flows.ingest_files import ingest_files_flow
 
     good = orjson.dumps(lake_event(config_file_ci("2026-03-01T06:00:00.000Z", [patch("KB1")])))
     (tmp_path / "in").mkdir()
@@ -64,7 +62,7 @@ def test_strict_flow_fails_when_records_are_rejected(prefect_server, tmp_path):
 
 
 def test_a_flow_that_reads_nothing_fails(prefect_server, tmp_path):
-    from flows.ingest_files import ingest_files_flow
+    from patchtrail.flows.ingest_files import ingest_files_flow
 
     (tmp_path / "bad.json.gz").write_bytes(b"\x1f\x8b nope")
     with pytest.raises(RuntimeError, match=r"nothing readable .* \(exit code 3\)"):
@@ -72,7 +70,8 @@ def test_a_flow_that_reads_nothing_fails(prefect_server, tmp_path):
 
 
 def test_lake_flow_lands_windows_and_reports_scan_cost(prefect_server, tmp_path):
-    from flows.ingest_lake import ingest_lake_flow
+    from patchtrail.flows.ingest_lake import ingest_lake_flow
+
     from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
 
     simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=4)
@@ -86,8 +85,8 @@ def test_lake_flow_lands_windows_and_reports_scan_cost(prefect_server, tmp_path)
 
 def test_s3_flow_lands_an_organisation_from_moto(prefect_server, tmp_path):
     from moto.server import ThreadedMotoServer
+    from patchtrail.flows.ingest_s3 import ingest_s3_flow
 
-    from flows.ingest_s3 import ingest_s3_flow
     from patchtrail.devkit.s3_upload import upload_tree
     from patchtrail.sources import s3
 
@@ -107,7 +106,7 @@ def test_s3_flow_lands_an_organisation_from_moto(prefect_server, tmp_path):
 
 
 def test_rebuild_and_publish_flow_and_backfill(prefect_server, tmp_path):
-    from flows.maintenance import backfill_flow, rebuild_and_publish_flow
+    from patchtrail.flows.maintenance import backfill_flow, rebuild_and_publish_flow
 
     simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=8)
     wh = str(tmp_path / "w.duckdb")

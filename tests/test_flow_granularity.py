@@ -51,7 +51,8 @@ def task_runs(flow_run_id) -> dict[str, int]:
 
 def test_lake_flow_retries_only_the_throttled_window(prefect_server, tmp_path, monkeypatch,
                                                       one_attempt_per_call):
-    import flows.ingest_lake as module
+    import patchtrail.flows.ingest_lake as module
+
     from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
 
     no_delay(monkeypatch, module, "query_window")
@@ -73,7 +74,8 @@ def test_lake_flow_retries_only_the_throttled_window(prefect_server, tmp_path, m
 
 
 def test_lake_flow_records_a_store_that_cannot_be_queried_and_lands_the_other(prefect_server, tmp_path):
-    from flows.ingest_lake import ingest_lake_flow
+    from patchtrail.flows.ingest_lake import ingest_lake_flow
+
     from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
 
     simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=5)
@@ -132,9 +134,9 @@ def inject_get_object_faults(monkeypatch, module, *, transient_account: str, den
 
 
 def test_s3_flow_retries_only_the_failing_account(prefect_server, tmp_path, monkeypatch):
+    import patchtrail.flows.ingest_s3 as module
     from moto.server import ThreadedMotoServer
 
-    import flows.ingest_s3 as module
     from patchtrail.devkit.s3_upload import upload_tree
     from patchtrail.sources import s3
 
@@ -179,7 +181,8 @@ def test_s3_flow_retries_only_the_failing_account(prefect_server, tmp_path, monk
 
 
 def test_lake_flow_cancels_a_window_past_its_timeout_without_retrying_it(prefect_server, tmp_path):
-    from flows.ingest_lake import ingest_lake_flow
+    from patchtrail.flows.ingest_lake import ingest_lake_flow
+
     from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
 
     simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=6)

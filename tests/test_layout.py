@@ -66,3 +66,20 @@ def test_the_rule_catches_an_import():
 def test_the_devkit_is_where_the_rule_says():
     assert (ROOT / "patchtrail" / "devkit" / "__init__.py").is_file()
     assert _product_files(), "no product files found"
+
+
+def test_the_wheel_lists_every_package_under_the_one_import_name():
+    import tomllib
+
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    mapping = tool["package-dir"]
+    assert set(mapping) == {"patchtrail", "patchtrail.flows", "patchtrail.sql", "patchtrail.transforms"}
+    on_disk = set()
+    for name, folder in mapping.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            parts = init.parent.relative_to(ROOT / folder).parts
+            if "__pycache__" not in parts:
+                on_disk.add(".".join((name, *parts)))
+    assert set(tool["packages"]) == on_disk
+    assert all(p == "patchtrail" or p.startswith("patchtrail.") for p in tool["packages"])
+    assert (ROOT / "patchtrail" / "py.typed").is_file()

@@ -31,8 +31,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from patchtrail.errors import PatchtrailError
 from patchtrail.sources import lake_queries
 from patchtrail.sources.base import ObjectUnreadable
+from patchtrail.transforms.raw import RawItem
 from patchtrail.transient import is_transient
-from transforms.raw import RawItem
 
 log = logging.getLogger("patchtrail")
 SOURCE = "lake"

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from pathlib import Path
 
+from patchtrail import settings
 from patchtrail.errors import InvalidInput
 from patchtrail.validate import (
     ARN_PATTERN,
@@ -42,7 +42,7 @@ __all__ = [
     "timestamp_literal",
 ]
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "lake"
+SQL_DIR = settings.SQL_DIR / "lake"
 
 _EXPECTED = {
     "event_data_store": EVENT_DATA_STORE_EXPECTED,

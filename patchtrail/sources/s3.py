@@ -38,8 +38,8 @@ from patchtrail.sources.s3_listing import (  # noqa: F401 (the listing half, re-
     parse_uri,
 )
 from patchtrail.sources.sign_file import PublicKeys, verify_sign_file
+from patchtrail.transforms.raw import RawItem
 from patchtrail.transient import is_transient
-from transforms.raw import RawItem
 
 SOURCE = "s3"
 #: Fetched objects up to this size stay in memory; larger ones spill to a temporary file.
