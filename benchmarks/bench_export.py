@@ -25,8 +25,8 @@ from pathlib import Path
 
 
 def build(root: Path, rows: int) -> Path:
+    from patchtrail.devkit.simulator import simulate_to_dir
     from patchtrail.ingest import ingest_files
-    from patchtrail.simulator import simulate_to_dir
     from patchtrail.warehouse import connect
 
     warehouse = root / "bench.duckdb"

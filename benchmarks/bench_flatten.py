@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 def _items_json(n_items: int, n_patches: int, seed: int):
     import orjson
 
-    from patchtrail.simulator import synthetic_items
+    from patchtrail.devkit.simulator import synthetic_items
 
     for item in synthetic_items(n_items, n_patches, seed=seed):
         yield orjson.dumps(item)
@@ -43,9 +43,9 @@ def run_ours(n_items: int, n_patches: int, seed: int) -> dict:
     from itertools import islice
 
     import orjson
+    from patchtrail.transforms.flatten import RawItem, flatten
 
     from patchtrail.settings import BATCH_ITEMS
-    from transforms.flatten import RawItem, flatten
 
     source = _items_json(n_items, n_patches, seed)
     total_bytes = rows = items = 0

@@ -11,7 +11,7 @@ unit (MB per million patch versions) so runs of different sizes compare. The sim
 spooled to disk (gzip NDJSON per day), and the landing connections run with a 4 GB DuckDB memory
 limit (DuckDB spills beyond it).
 
-What it does, with one seeded simulated fleet (patchtrail.simulator, PatchCompliance items only):
+What it does, with one seeded simulated fleet (patchtrail.devkit.simulator, PatchCompliance items only):
 1. History 1x: a warehouse gets the days/10 days before day `--days` (a month per run); then
    each of the next --increments days is landed as its own run (a daily increment), in a
    connection of its own as a CLI or flow run would, timing the history merge.
@@ -47,13 +47,14 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from patchtrail.transforms.raw import RawItem  # noqa: E402
+
 from patchtrail import run as run_module  # noqa: E402
+from patchtrail.devkit.simulator import iter_events  # noqa: E402
 from patchtrail.run import Run  # noqa: E402
-from patchtrail.simulator import iter_events  # noqa: E402
 from patchtrail.sources.base import SourceObject  # noqa: E402
 from patchtrail.warehouse import apply_schema, connect  # noqa: E402
 from patchtrail.warehouse import history as history_module  # noqa: E402
-from transforms.raw import RawItem  # noqa: E402
 
 START = date(2026, 1, 1)
 ACCOUNTS = 4

@@ -76,7 +76,7 @@ def generate(n_items: int, seed: int = 0) -> Path:
     sys.path.insert(0, str(ROOT))
     import orjson
 
-    from patchtrail.simulator import synthetic_items
+    from patchtrail.devkit.simulator import synthetic_items
 
     by_day: dict[str, list[bytes]] = {}
     for item in synthetic_items(n_items, PATCHES, seed=seed):

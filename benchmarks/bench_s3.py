@@ -99,12 +99,12 @@ def main() -> None:
     server, endpoint = _start_moto()
     try:
         client = _client(endpoint)
-        from patchtrail.simulator import simulate_to_dir
-        from patchtrail.sources import s3
+        from patchtrail.devkit.s3_upload import upload_tree
+        from patchtrail.devkit.simulator import simulate_to_dir
 
         simulate_to_dir(work / "fleet", accounts=args.accounts, regions=args.regions,
                         instances=args.instances, days=args.days, seed=7, org_id="o-bench12345")
-        keys = s3.upload_tree(work / "fleet", "fleet", "", client, create_bucket=True)
+        keys = upload_tree(work / "fleet", "fleet", "", client, create_bucket=True)
         large_size = _put_large(client, args.large_mb)
         print(f"fleet: {len(keys)} keys uploaded; large object: {large_size / MB:.0f} MB decompressed",
               file=sys.stderr)
@@ -171,7 +171,7 @@ def _put_large(client, size_mb: int) -> int:
     """One ConfigHistory object of ~size_mb MB once decompressed (60 patches per item)."""
     import orjson
 
-    from patchtrail.simulator import synthetic_items
+    from patchtrail.devkit.simulator import synthetic_items
 
     sample = [len(orjson.dumps(item)) + 1 for item in synthetic_items(300, 60, seed=7)]
     count = int(size_mb * MB / (sum(sample) / len(sample))) + 1

@@ -35,12 +35,13 @@ FLOOR_SQL = Path(__file__).with_name("merge_floor.sql")
 
 def build(folder: Path, instances: int) -> tuple[Path, Path, int]:
     """(warehouse with 29 days of history, one holding day 30 staged but not merged, its load)."""
+    from patchtrail.transforms.raw import RawItem
+
+    from patchtrail.devkit.simulator import synthetic_items
     from patchtrail.run import Run
-    from patchtrail.simulator import synthetic_items
     from patchtrail.sources.base import SourceObject
     from patchtrail.warehouse import apply_schema, connect
     from patchtrail.warehouse import history as history_module
-    from transforms.raw import RawItem
 
     items = list(synthetic_items(30 * instances, 200, seed=1))
     per_day = len(items) // 30

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from patchtrail.flows.retry import retry_options
+from patchtrail.flows.summary import finish_flow, log_object, publish_run_summary
+from patchtrail.flows.writer import single_writer
 from prefect import flow, get_run_logger, task
 
-from flows.retry import retry_options
-from flows.summary import finish_flow, log_object, publish_run_summary
-from flows.writer import single_writer
 from patchtrail.config import settings
 from patchtrail.ingest.files import ingest_files
 from patchtrail.run import RunSummary

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from patchtrail.flows.fanout import fan_out
+from patchtrail.flows.retry import retry_options
+from patchtrail.flows.summary import finish_flow, log_object, publish_run_summary
+from patchtrail.flows.writer import single_writer
 from prefect import flow, get_run_logger, runtime, task
 
-from flows.fanout import fan_out
-from flows.retry import retry_options
-from flows.summary import finish_flow, log_object, publish_run_summary
-from flows.writer import single_writer
 from patchtrail import spool, validate
 from patchtrail.config import settings
 from patchtrail.ingest.lake import (

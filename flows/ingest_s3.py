@@ -12,13 +12,13 @@ from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
+from patchtrail.flows.fanout import fan_out
+from patchtrail.flows.retry import retry_options
+from patchtrail.flows.summary import finish_flow, log_object, publish_run_summary
+from patchtrail.flows.writer import single_writer
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_table_artifact
 
-from flows.fanout import fan_out
-from flows.retry import retry_options
-from flows.summary import finish_flow, log_object, publish_run_summary
-from flows.writer import single_writer
 from patchtrail import spool
 from patchtrail.config import settings
 from patchtrail.ingest.s3 import (

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from patchtrail.flows.ingest_files import ingest_files_flow
+from patchtrail.flows.ingest_lake import ingest_lake_flow
+from patchtrail.flows.ingest_s3 import ingest_s3_flow
+from patchtrail.flows.retry import retry_options
+from patchtrail.flows.summary import publish_read_only_copy
+from patchtrail.flows.writer import single_writer
 from prefect import flow, task
 from prefect.artifacts import create_link_artifact
 
-from flows.ingest_files import ingest_files_flow
-from flows.ingest_lake import ingest_lake_flow
-from flows.ingest_s3 import ingest_s3_flow
-from flows.retry import retry_options
-from flows.summary import publish_read_only_copy
-from flows.writer import single_writer
 from patchtrail.analytics.rebuild import rebuild
 from patchtrail.config import settings
 from patchtrail.publish.parquet import publish_parquet

@@ -1,8 +1,4 @@
 """patchtrail: history of AWS Systems Manager patch compliance."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("patchtrail")  # one source: pyproject.toml
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+#: The one place the version is written: pyproject.toml reads it (setuptools dynamic version).
+__version__ = "0.2.0"

@@ -37,6 +37,7 @@ import orjson
 from patchtrail.ingest.workers import Group
 from patchtrail.settings import BATCH_ITEMS, CHUNK_ITEMS
 from patchtrail.sources.base import ObjectError, ObjectUnreadable, SourceObject
+from patchtrail.transforms.raw import RawItem
 from patchtrail.warehouse.history import merge_history
 from patchtrail.warehouse.land import (
     LandCounts,
@@ -51,10 +52,9 @@ from patchtrail.warehouse.land import (
     start_run,
     undo_object,
 )
-from transforms.raw import RawItem
 
 if TYPE_CHECKING:
-    from transforms.flatten import FlatTables
+    from patchtrail.transforms.flatten import FlatTables
 
 log = logging.getLogger("patchtrail")
 #: Rejected records logged one by one per batch; the rest are only counted.
@@ -298,7 +298,7 @@ class Run:
         if not self._pending:
             return
         pending, self._pending, self._pending_items = self._pending, [], 0
-        from transforms.flatten import FlatTables
+        from patchtrail.transforms.flatten import FlatTables
 
         with self.timed("flatten"):
             pending, flat = self._flatten_pending(pending)
@@ -353,7 +353,7 @@ class Run:
     def _flatten_pending(self, pending: list[_Pending]) -> tuple[list[_Pending], Any]:
         """Flatten the pending objects together; should flatten ever break, find the object
         that breaks it and reject that one alone."""
-        from transforms.flatten import flatten
+        from patchtrail.transforms.flatten import flatten
         try:
             return pending, flatten((raw for p in pending for raw in p.raws), now=self.now)
         except Exception:  # noqa: BLE001 - a flatten bug must not fail the run
@@ -370,7 +370,7 @@ class Run:
 
     def _stream(self, obj: SourceObject, result: ObjectResult, items: Iterable[RawItem],
                 payload: Callable[[], bytes | None]) -> None:
-        from transforms.flatten import FlatTables, flatten
+        from patchtrail.transforms.flatten import FlatTables, flatten
 
         skipped: Counter[str] = Counter()
         refs: set[str] = set()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from transforms.raw import RawItem
+from patchtrail.transforms.raw import RawItem
 
 STAGING_DIR = ".patchtrail-staging"
 #: A run's staging folder older than this is left over from a killed run, and removed.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from patchtrail.transforms.raw import RawItem
+
 from patchtrail.run import Run
 from patchtrail.sources.base import SourceObject
-from transforms.raw import RawItem
 
 
 def load_payloads(connection, payloads: Iterable[dict], *, uri: str = "test://batch") -> None:

@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from patchtrail.cli import app
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
-from patchtrail.simulator import simulate_to_dir
 from patchtrail.warehouse import connect
 from patchtrail.warehouse.check import check_warehouse
 

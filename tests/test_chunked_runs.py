@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from patchtrail import run as run_module
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
-from patchtrail.simulator import simulate_to_dir
 from patchtrail.warehouse import connect
 from patchtrail.warehouse.check import check_warehouse
 

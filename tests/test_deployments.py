@@ -20,8 +20,8 @@ import pytest
 import yaml
 from test_flow_kill import warehouse_fingerprint
 
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
-from patchtrail.simulator import simulate_to_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOYMENT_KEYS = {"name", "description", "entrypoint", "tags", "parameters", "work_pool",

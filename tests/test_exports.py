@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
-from patchtrail.simulator import simulate_to_dir
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
 from patchtrail.publish.exports import export, object_rows
 from patchtrail.queries import run_seed_query
-from patchtrail.simulator import simulate_to_dir
 from patchtrail.warehouse import connect
 from patchtrail.warehouse.connect import connect_reader
 from patchtrail.warehouse.schema import load_sql

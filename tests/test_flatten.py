@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import orjson
 import pandas as pd
+import pyarrow as pa
 import pytest
 from factories import (
     config_api_ci,
@@ -20,16 +21,23 @@ from factories import (
     patch_map,
     third_party_patch,
 )
-
-from transforms.flatten import (
+from patchtrail.transforms.flatten import (
     INSTANCE_SCHEMA,
     ITEM_SCHEMA,
     PATCH_SCHEMA,
     PATCH_STATES,
     RawItem,
+    _canonical_states,
     flatten,
-    normal_state,
 )
+from patchtrail.transforms.payload import clean_text
+
+
+def normal_state(value):
+    """The canonical spelling of a patch state, as flatten computes it (was flatten.normal_state)."""
+    if not isinstance(value, str) or not clean_text(value) == value:
+        return None
+    return _canonical_states(pa.array([value])).to_pylist()[0]
 
 
 def raw(payload, ref="item 0"):
@@ -421,7 +429,7 @@ def test_capture_times_after_now_are_rejected_by_flatten():
 
 
 def test_an_unexpected_failure_in_the_batch_rejects_only_its_item(monkeypatch):
-    import transforms.flatten as module
+    import patchtrail.transforms.flatten as module
 
     good = config_file_ci("2026-03-31T00:00:00.000Z", [patch("KB1")])
     bad = config_file_ci("2026-04-01T00:00:00.000Z", [patch("KB1", Title="boom")])
@@ -440,7 +448,7 @@ def test_an_unexpected_failure_in_the_batch_rejects_only_its_item(monkeypatch):
 
 
 def test_unexpected_errors_while_reading_an_item_are_rejections(monkeypatch):
-    import transforms.flatten as module
+    import patchtrail.transforms.flatten as module
 
     def recurse(*args, **kw):
         raise RecursionError("maximum recursion depth exceeded")

@@ -10,15 +10,14 @@ import duckdb
 import orjson
 import pytest
 
-from patchtrail.simulator import simulate_to_dir
+from patchtrail.devkit.simulator import simulate_to_dir
 
 pytestmark = pytest.mark.service("prefect")
 
 
 def test_flow_lands_files_and_publishes_artifacts(prefect_server, tmp_path):
+    from patchtrail.flows.ingest_files import ingest_files_flow
     from prefect.client.orchestration import get_client
-
-    from flows.ingest_files import ingest_files_flow
 
     simulate_to_dir(tmp_path / "data", accounts=3, regions=1, instances=3, days=20, seed=3)
     (tmp_path / "data/broken.json.gz").write_bytes(b"\x1f\x8b nope")
@@ -53,8 +52,7 @@ def test_flow_lands_files_and_publishes_artifacts(prefect_server, tmp_path):
 
 def test_strict_flow_fails_when_records_are_rejected(prefect_server, tmp_path):
     from factories import config_file_ci, lake_event, patch
-
-    from flows.ingest_files import ingest_files_flow
+    from patchtrail.flows.ingest_files import ingest_files_flow
 
     good = orjson.dumps(lake_event(config_file_ci("2026-03-01T06:00:00.000Z", [patch("KB1")])))
     (tmp_path / "in").mkdir()
@@ -64,7 +62,7 @@ def test_strict_flow_fails_when_records_are_rejected(prefect_server, tmp_path):
 
 
 def test_a_flow_that_reads_nothing_fails(prefect_server, tmp_path):
-    from flows.ingest_files import ingest_files_flow
+    from patchtrail.flows.ingest_files import ingest_files_flow
 
     (tmp_path / "bad.json.gz").write_bytes(b"\x1f\x8b nope")
     with pytest.raises(RuntimeError, match=r"nothing readable .* \(exit code 3\)"):
@@ -72,8 +70,9 @@ def test_a_flow_that_reads_nothing_fails(prefect_server, tmp_path):
 
 
 def test_lake_flow_lands_windows_and_reports_scan_cost(prefect_server, tmp_path):
-    from flows.ingest_lake import ingest_lake_flow
-    from patchtrail.lake.emulator import LakeEmulator
+    from patchtrail.flows.ingest_lake import ingest_lake_flow
+
+    from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
 
     simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=4)
     with LakeEmulator(tmp_path / "data/lake-events/events.ndjson") as lake:
@@ -86,8 +85,9 @@ def test_lake_flow_lands_windows_and_reports_scan_cost(prefect_server, tmp_path)
 
 def test_s3_flow_lands_an_organisation_from_moto(prefect_server, tmp_path):
     from moto.server import ThreadedMotoServer
+    from patchtrail.flows.ingest_s3 import ingest_s3_flow
 
-    from flows.ingest_s3 import ingest_s3_flow
+    from patchtrail.devkit.s3_upload import upload_tree
     from patchtrail.sources import s3
 
     simulate_to_dir(tmp_path / "data", accounts=2, regions=1, instances=2, days=10, seed=6)
@@ -97,7 +97,7 @@ def test_s3_flow_lands_an_organisation_from_moto(prefect_server, tmp_path):
         host, port = server.get_host_and_port()
         url = f"http://{host}:{port}"
         bucket = f"org-config-{uuid.uuid4().hex[:12]}"  # moto's backend is shared by the process
-        s3.upload_tree(tmp_path / "data", bucket, "", s3.make_client(endpoint_url=url), create_bucket=True)
+        upload_tree(tmp_path / "data", bucket, "", s3.make_client(endpoint_url=url), create_bucket=True)
         result = ingest_s3_flow(f"s3://{bucket}", warehouse=str(tmp_path / "w.duckdb"),
                                 endpoint_url=url, region="us-east-1")
     finally:
@@ -106,7 +106,7 @@ def test_s3_flow_lands_an_organisation_from_moto(prefect_server, tmp_path):
 
 
 def test_rebuild_and_publish_flow_and_backfill(prefect_server, tmp_path):
-    from flows.maintenance import backfill_flow, rebuild_and_publish_flow
+    from patchtrail.flows.maintenance import backfill_flow, rebuild_and_publish_flow
 
     simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=8)
     wh = str(tmp_path / "w.duckdb")

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from patchtrail.config import settings
-from patchtrail.simulator import simulate_to_dir
+from patchtrail.devkit.simulator import simulate_to_dir
 
 pytestmark = pytest.mark.service("prefect")
 
@@ -51,8 +51,9 @@ def task_runs(flow_run_id) -> dict[str, int]:
 
 def test_lake_flow_retries_only_the_throttled_window(prefect_server, tmp_path, monkeypatch,
                                                       one_attempt_per_call):
-    import flows.ingest_lake as module
-    from patchtrail.lake.emulator import LakeEmulator
+    import patchtrail.flows.ingest_lake as module
+
+    from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
 
     no_delay(monkeypatch, module, "query_window")
     simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=4)
@@ -73,8 +74,9 @@ def test_lake_flow_retries_only_the_throttled_window(prefect_server, tmp_path, m
 
 
 def test_lake_flow_records_a_store_that_cannot_be_queried_and_lands_the_other(prefect_server, tmp_path):
-    from flows.ingest_lake import ingest_lake_flow
-    from patchtrail.lake.emulator import LakeEmulator
+    from patchtrail.flows.ingest_lake import ingest_lake_flow
+
+    from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
 
     simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=5)
     stores = [{"id": STORE_OK}, {"id": STORE_OFF, "status": "STOPPED_INGESTION"}]
@@ -132,9 +134,10 @@ def inject_get_object_faults(monkeypatch, module, *, transient_account: str, den
 
 
 def test_s3_flow_retries_only_the_failing_account(prefect_server, tmp_path, monkeypatch):
+    import patchtrail.flows.ingest_s3 as module
     from moto.server import ThreadedMotoServer
 
-    import flows.ingest_s3 as module
+    from patchtrail.devkit.s3_upload import upload_tree
     from patchtrail.sources import s3
 
     no_delay(monkeypatch, module, "fetch_group")
@@ -147,7 +150,7 @@ def test_s3_flow_retries_only_the_failing_account(prefect_server, tmp_path, monk
         url = f"http://{host}:{port}"
         bucket = f"org-config-{uuid.uuid4().hex[:12]}"
         client = s3.make_client(endpoint_url=url)
-        s3.upload_tree(tmp_path / "data", bucket, "", client, create_bucket=True)
+        upload_tree(tmp_path / "data", bucket, "", client, create_bucket=True)
         keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]]
         accounts = sorted({s3.key_parts(f"s3://{bucket}/{k}")[0] for k in keys})
         transient, denied, fine = accounts[:3]
@@ -178,8 +181,9 @@ def test_s3_flow_retries_only_the_failing_account(prefect_server, tmp_path, monk
 
 
 def test_lake_flow_cancels_a_window_past_its_timeout_without_retrying_it(prefect_server, tmp_path):
-    from flows.ingest_lake import ingest_lake_flow
-    from patchtrail.lake.emulator import LakeEmulator
+    from patchtrail.flows.ingest_lake import ingest_lake_flow
+
+    from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
 
     simulate_to_dir(tmp_path / "data", accounts=1, regions=1, instances=3, days=20, seed=6)
     wh = str(tmp_path / "w.duckdb")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.errors import WarehouseBusy
 from patchtrail.ingest import ingest_files
-from patchtrail.simulator import simulate_to_dir
 from patchtrail.warehouse import connect
 from patchtrail.warehouse.check import check_warehouse
 
@@ -28,9 +28,9 @@ VOLATILE = {"load_id", "ingested_at", "recorded_at", "rejected_at", "started_at"
 #: The child runs the real flow; argv: data folder, warehouse, name of its writer limit.
 CHILD = """
 import sys
-import flows.writer
-flows.writer.WRITER_LIMIT = sys.argv[3]
-from flows.ingest_files import ingest_files_flow
+import patchtrail.flows.writer
+patchtrail.flows.writer.WRITER_LIMIT = sys.argv[3]
+from patchtrail.flows.ingest_files import ingest_files_flow
 ingest_files_flow([sys.argv[1]], warehouse=sys.argv[2])
 """
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from patchtrail.flows.retry import is_transient
 
-from flows.retry import is_transient
 from patchtrail.errors import InvalidInput, TransientError, WarehouseBusy
 
 pytestmark = pytest.mark.service("prefect")
@@ -35,9 +35,8 @@ def test_transient_or_permanent(exc, transient):
 
 
 def test_a_transient_failure_is_retried_and_a_permanent_one_is_not(prefect_server, tmp_path):
+    from patchtrail.flows.retry import retry_options
     from prefect import flow, task
-
-    from flows.retry import retry_options
 
     calls = {"transient": 0, "permanent": 0}
 

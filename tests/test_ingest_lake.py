@@ -15,12 +15,12 @@ from pathlib import Path
 import boto3
 import pytest
 
+from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
+from patchtrail.devkit.simulator import iter_events, simulate_to_dir
 from patchtrail.errors import InvalidInput
 from patchtrail.ingest import ingest_files
 from patchtrail.ingest.lake import ingest_lake
-from patchtrail.lake import queries
-from patchtrail.lake.emulator import LakeEmulator
-from patchtrail.simulator import iter_events, simulate_to_dir
+from patchtrail.sources import lake_queries as queries
 from patchtrail.sources.lake import LakeRunner, LakeSettings, Store
 from patchtrail.warehouse import connect
 
@@ -356,6 +356,7 @@ def test_a_second_writer_is_refused_and_the_first_run_is_intact(emulator, tmp_pa
 def test_the_lake_warehouse_equals_the_s3_warehouse(emulator, fleet, tmp_path):
     from moto.server import ThreadedMotoServer
 
+    from patchtrail.devkit.s3_upload import upload_tree
     from patchtrail.ingest.s3 import ingest_s3
     from patchtrail.sources import s3
 
@@ -365,7 +366,7 @@ def test_the_lake_warehouse_equals_the_s3_warehouse(emulator, fleet, tmp_path):
         host, port = server.get_host_and_port()
         client = s3.make_client(endpoint_url=f"http://{host}:{port}", region="us-east-1")
         bucket = f"org-config-{uuid.uuid4().hex[:12]}"  # moto's backend is shared by the process
-        s3.upload_tree(fleet, bucket, "", client, create_bucket=True)
+        upload_tree(fleet, bucket, "", client, create_bucket=True)
         ingest_s3(f"s3://{bucket}", warehouse=tmp_path / "s3.duckdb", client=client)
     finally:
         server.stop()

@@ -17,8 +17,7 @@ from factories import (
     lake_row,
     patch,
 )
-
-from transforms.items import (
+from patchtrail.transforms.items import (
     ItemError,
     ci_id_of,
     dialect_of,

@@ -18,9 +18,9 @@ import duckdb
 import pytest
 
 from patchtrail.analytics.evidence import verify_evidence, write_evidence
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
 from patchtrail.publish.copy import publish_copy
-from patchtrail.simulator import simulate_to_dir
 
 AS_OF = ("2026-01-05T00:00:00Z", "2026-01-09T00:00:00Z")
 KILLS = 5

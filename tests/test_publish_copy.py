@@ -7,9 +7,9 @@ import sys
 import textwrap
 import time
 
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
 from patchtrail.publish.copy import publish_copy
-from patchtrail.simulator import simulate_to_dir
 
 READER = textwrap.dedent("""
     import sys, time, duckdb

@@ -13,11 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.errors import InvalidInput
 from patchtrail.ingest import ingest_files
 from patchtrail.publish import copy as copy_module
 from patchtrail.publish.copy import default_copy_path, publish_copy, published_from
-from patchtrail.simulator import simulate_to_dir
 from patchtrail.warehouse.connect import connect_reader
 
 

@@ -10,9 +10,9 @@ import boto3
 import duckdb
 import pytest
 
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
 from patchtrail.publish.parquet import publish_parquet
-from patchtrail.simulator import simulate_to_dir
 
 
 @pytest.fixture(scope="module")

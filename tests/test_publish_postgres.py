@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
 from patchtrail.publish.postgres import publish_postgres
-from patchtrail.simulator import simulate_to_dir
 
 pytestmark = pytest.mark.service("postgres")
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
 from patchtrail.publish.copy import publish_copy
-from patchtrail.simulator import simulate_to_dir
 from patchtrail.warehouse import connect
 from patchtrail.warehouse.connect import connect_reader
 from patchtrail.warehouse.readonly import analyst_statement

@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
 from patchtrail.publish.report import write_report
-from patchtrail.simulator import simulate_to_dir
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -16,9 +16,9 @@ from html.parser import HTMLParser
 import pytest
 
 from patchtrail.analytics.waivers import load_waiver_file, store_waivers
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
 from patchtrail.publish.report import write_report
-from patchtrail.simulator import simulate_to_dir
 from patchtrail.warehouse import connect, transaction
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

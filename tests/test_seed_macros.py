@@ -7,9 +7,9 @@ from datetime import UTC
 
 import pytest
 
+from patchtrail.devkit.simulator import iter_events, simulate_to_dir
 from patchtrail.ingest import ingest_files
 from patchtrail.queries import SEED_QUERIES, run_seed_query
-from patchtrail.simulator import iter_events, simulate_to_dir
 from patchtrail.warehouse import connect
 
 FLEET = {"accounts": 2, "regions": 1, "instances": 6, "days": 45, "seed": 11}

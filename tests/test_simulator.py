@@ -15,7 +15,12 @@ from typing import Any
 
 import pytest
 
-from patchtrail.simulator import SimulationSummary, iter_events, simulate_to_dir, synthetic_items
+from patchtrail.devkit.simulator import (
+    SimulationSummary,
+    iter_events,
+    simulate_to_dir,
+    synthetic_items,
+)
 
 SMALL = {"accounts": 2, "regions": 2, "instances": 5, "days": 40, "seed": 11}
 PATCH_TYPE = "AWS::SSM::PatchCompliance"

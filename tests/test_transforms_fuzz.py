@@ -15,8 +15,7 @@ from typing import Any
 from factories import config_api_ci, config_file_ci, configuration, lake_event, lake_row, patch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from transforms.flatten import RawItem, flatten
+from patchtrail.transforms.flatten import RawItem, flatten
 
 SWAPS: list[Any] = [None, "", "x", 0, -1, 1.5, True, [], {}, [1, "a"], {"a": {"b": None}},
                     2**63, 2**64, 2**70, -(2**70), 10**400, float("nan"), float("inf"), -1e308]

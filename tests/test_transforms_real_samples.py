@@ -14,6 +14,8 @@ from pathlib import Path
 import orjson
 import pandas as pd
 import pytest
+from patchtrail.transforms.flatten import RawItem, flatten
+from patchtrail.transforms.items import normalise
 
 from patchtrail.sources.formats import (
     ObjectError,
@@ -22,8 +24,6 @@ from patchtrail.sources.formats import (
     read_lake_events,
     read_lake_result_csv,
 )
-from transforms.flatten import RawItem, flatten
-from transforms.items import normalise
 
 SAMPLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "real-samples"
 CONSTRUCTED = SAMPLES / "constructed"

@@ -23,9 +23,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from transforms.installed_time import installed_times
-from transforms.items import (
+from patchtrail.transforms.installed_time import installed_times
+from patchtrail.transforms.items import (
     PATCH_COMPLIANCE,
     ItemError,
     NormalItem,
@@ -33,9 +32,9 @@ from transforms.items import (
     normalise,
     resource_type_of,
 )
-from transforms.payload import MAX_TEXT, clean_text, payload_text
-from transforms.raw import RawItem  # noqa: F401 (re-exported: the input of flatten)
-from transforms.summary import (
+from patchtrail.transforms.payload import MAX_TEXT, clean_text, payload_text
+from patchtrail.transforms.raw import RawItem  # noqa: F401 (re-exported: the input of flatten)
+from patchtrail.transforms.summary import (
     SEVERITIES,
     SUMMARY_COUNT_COLUMNS,
     SUMMARY_TEXT_COLUMNS,
@@ -162,13 +161,6 @@ class FlatTables:
                 pa.Table.from_pandas(frame, preserve_index=False)
                 for frame in (flat.items, flat.instances, flat.patches, flat.rejected))
         return cls(items, instances, patches, rejected, flat.skipped, flat.skipped_by_ref)
-
-
-def normal_state(value: Any) -> str | None:
-    """The canonical spelling of a patch state (`INSTALLED_OTHER` -> `InstalledOther`), or None."""
-    if not isinstance(value, str) or not clean_text(value) == value:
-        return None
-    return _canonical_states(pa.array([value])).to_pylist()[0]
 
 
 def flatten(raw_items: Iterable[RawItem], *, now: datetime | None = None) -> Flattened:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from transforms.items import ItemError, json_type
+from patchtrail.transforms.items import ItemError, json_type
 
+#: Compliance severities, worst first (the one definition; analytics.policy imports it).
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNSPECIFIED")
 SUMMARY_COUNT_COLUMNS = {
     f"{kind}{sev.capitalize()}Count": f"{'compliant' if kind == 'Compliant' else 'non_compliant'}_{sev.lower()}_count"

@@ -25,8 +25,8 @@ import duckdb
 
 from patchtrail.analytics.registers import read_register
 from patchtrail.errors import InvalidInput
+from patchtrail.transforms.summary import SEVERITIES
 
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNSPECIFIED")
 SEVERITY_SOURCES = ("severity", "vendor", "highest")
 NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,63}"
 MAX_DAYS = 3650

@@ -25,7 +25,7 @@ from patchtrail.cli.common import (
     parse_time,
 )
 from patchtrail.config import settings
-from patchtrail.demo import DEFAULTS as DEMO
+from patchtrail.settings import DEMO_FLEET as DEMO
 
 STRICT_HELP = "Exit 4 when anything was rejected (what could be read is still landed)."
 
@@ -54,7 +54,7 @@ def simulate(
 
     Example: patchtrail simulate --out demo-data --accounts 3 --days 120
     """
-    from patchtrail.simulator import simulate_to_dir
+    from patchtrail.devkit.simulator import simulate_to_dir
 
     t0 = time.monotonic()
     result = simulate_to_dir(out, accounts=accounts, regions=regions, instances=instances, days=days,
@@ -228,7 +228,7 @@ def lake_emulator(
 
     Example: patchtrail lake-emulator --events demo-data/lake-events/events.ndjson --port 4599
     """
-    from patchtrail.lake.emulator import serve
+    from patchtrail.devkit.lake_emulator.emulator import serve
 
     options = {"store_id": store_id} if store_id else {}
     serve(events, port, **options)
@@ -256,7 +256,7 @@ def demo(
 
     Example: patchtrail demo   (then: patchtrail query ssm-patch-compliance-distinct-ec2-instance-latest)
     """
-    from patchtrail import demo as demos
+    from patchtrail.devkit import demo as demos
 
     if source not in demos.SOURCES:
         raise typer.BadParameter(f"choose one of {', '.join(demos.SOURCES)}", param_hint="--source")
@@ -329,7 +329,7 @@ def _print_lake_plan(stores, *, start, end, window, overlap, warehouse: Path) ->
     from datetime import UTC, datetime
 
     from patchtrail.ingest.lake import plan_windows
-    from patchtrail.lake import queries
+    from patchtrail.sources import lake_queries
     from patchtrail.sources.lake import EXTRACT_QUERY, Store
     from patchtrail.validate import event_data_store_id
     from patchtrail.warehouse import apply_schema, connect
@@ -348,6 +348,6 @@ def _print_lake_plan(stores, *, start, end, window, overlap, warehouse: Path) ->
     console.stdout.print(f"{len(plan.windows)} queries; the first one:", highlight=False)
     if plan.windows:
         first = plan.windows[0]
-        console.stdout.print(queries.render(EXTRACT_QUERY, event_data_store=first.store.id,
+        console.stdout.print(lake_queries.render(EXTRACT_QUERY, event_data_store=first.store.id,
                                             start=first.start, end=first.end), highlight=False)
 

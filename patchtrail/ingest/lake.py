@@ -42,10 +42,10 @@ from patchtrail.sources.lake import (
     windows,
 )
 from patchtrail.sources.sign_file import PublicKeys
+from patchtrail.transforms.raw import RawItem
 from patchtrail.transient import is_transient
 from patchtrail.warehouse import apply_schema, connect
 from patchtrail.warehouse.lake_state import move_watermark, record_query, watermark
-from transforms.raw import RawItem
 
 log = logging.getLogger("patchtrail")
 

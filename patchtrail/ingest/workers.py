@@ -91,7 +91,7 @@ def plan_groups(objects: list[SourceObject]) -> list[list[SourceObject]]:
 
 def flatten_group(source: Source, objects: list[SourceObject], now: datetime | None) -> Group:
     """Read the objects and flatten their items together (runs in a worker process)."""
-    from transforms.flatten import FlatTables, flatten
+    from patchtrail.transforms.flatten import FlatTables, flatten
 
     reads: list[ObjectRead] = []
     raws: list[Any] = []

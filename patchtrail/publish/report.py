@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from patchtrail.as_of import resolve_as_of
 from patchtrail.publish.chart import Series, line_chart
 from patchtrail.warehouse import connect, load_sql, scalar
 
-TEMPLATE = Path(__file__).with_name("report.html.j2")
+TEMPLATE = resources.files("patchtrail.publish") / "report.html.j2"
 #: Column headers as people read them (a column not listed keeps its name).
 HEADERS = {
     "account_id": "Account", "aws_region": "Region", "instance_id": "Instance",
@@ -144,7 +145,7 @@ def write_report(warehouse: Path | str, out: Path | str, *, as_of: str | datetim
                    y_label="missing patches"),
     ]
     html = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
-        TEMPLATE.read_text()).render(
+        TEMPLATE.read_text(encoding="utf-8")).render(
         as_of=f"{moment:%Y-%m-%d %H:%M:%S} UTC", data_as_of=_show(data_as_of),
         previous=f"{previous:%Y-%m-%d %H:%M} UTC", period_days=period.days or 1,
         generated_at=f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC", last_load=last_load,

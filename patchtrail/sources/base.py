@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from patchtrail.errors import PatchtrailError
 
 if TYPE_CHECKING:
-    from transforms.raw import RawItem
+    from patchtrail.transforms.raw import RawItem
 
 
 class ObjectError(PatchtrailError):

@@ -30,7 +30,7 @@ from patchtrail.sources import formats
 from patchtrail.sources.base import Listing, ObjectError, ObjectUnreadable, SourceObject
 from patchtrail.sources.formats import SIGN_FILE
 from patchtrail.sources.sign_file import PublicKeys, verify_sign_file
-from transforms.raw import RawItem
+from patchtrail.transforms.raw import RawItem
 
 SOURCE = "file"
 #: Bytes of a rejected file kept as its payload in landing.rejected_records.

@@ -30,7 +30,7 @@ import orjson
 
 from patchtrail.settings import LAKE_EXTRACT_COLUMNS
 from patchtrail.sources.base import ObjectError, ObjectUnreadable  # noqa: F401 (re-exported)
-from transforms.raw import RawItem
+from patchtrail.transforms.raw import RawItem
 
 GZIP_MAGIC = b"\x1f\x8b"
 LAKE_RESULT_FILE = re.compile(r"^result_(\d+)\.csv\.gz$")

@@ -29,10 +29,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from patchtrail.errors import PatchtrailError
-from patchtrail.lake import queries
+from patchtrail.sources import lake_queries
 from patchtrail.sources.base import ObjectUnreadable
+from patchtrail.transforms.raw import RawItem
 from patchtrail.transient import is_transient
-from transforms.raw import RawItem
 
 log = logging.getLogger("patchtrail")
 SOURCE = "lake"
@@ -234,7 +234,7 @@ class LakeRunner:
         if self.cancelled.is_set():
             return QueryOutcome(window, None, "CANCELLED", error=_cancelled(self.settings))
         client = self.clients[window.store.id]
-        sql = queries.render(EXTRACT_QUERY, event_data_store=window.store.id,
+        sql = lake_queries.render(EXTRACT_QUERY, event_data_store=window.store.id,
                              start=window.start, end=window.end)
         try:
             query_id = self._start(client, sql)

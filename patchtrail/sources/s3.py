@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,8 +38,8 @@ from patchtrail.sources.s3_listing import (  # noqa: F401 (the listing half, re-
     parse_uri,
 )
 from patchtrail.sources.sign_file import PublicKeys, verify_sign_file
+from patchtrail.transforms.raw import RawItem
 from patchtrail.transient import is_transient
-from transforms.raw import RawItem
 
 SOURCE = "s3"
 #: Fetched objects up to this size stay in memory; larger ones spill to a temporary file.
@@ -50,7 +49,6 @@ HEAD_BYTES = 1 << 20
 UNSUPPORTED_NOTE = ("OversizedChangeNotification: a change notification too large for SNS, not a "
                     "delivery file; not read (the item is delivered in the period's ConfigHistory file)")
 _CHUNK = 1 << 20
-_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 
 log = logging.getLogger("patchtrail")
 
@@ -245,49 +243,6 @@ class S3Source:
     def head(self, obj: SourceObject) -> bytes | None:
         """The first bytes of a rejected object (of an export: its sign file)."""
         return self._heads.pop(obj.uri, None)
-
-
-def upload_tree(local_dir: Path | str, bucket: str, prefix: str, client: Any, *,
-                create_bucket: bool = False, max_workers: int = 8) -> list[str]:
-    """Upload simulator output (or any tree holding `AWSLogs/` folders) in AWS's key layouts.
-
-    `config/[<org-id>/]AWSLogs/...` -> `<prefix>/[<org-id>/]AWSLogs/...` (Config delivery) and
-    `lake-export/AWSLogs/...` -> `<prefix>/AWSLogs/...` (Lake exports). Files outside an
-    `AWSLogs/` folder (`public_key.der`, `lake-events/`) are not uploaded.
-
-    Args:
-        local_dir: the folder `simulate_to_dir` wrote.
-        create_bucket: create the bucket first (for a local endpoint such as moto).
-    Returns the keys written, sorted.
-    """
-    root = Path(local_dir)
-    base = prefix.strip("/")
-    uploads: list[tuple[Path, str]] = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        parts = path.relative_to(root).parts
-        if "AWSLogs" not in parts:
-            continue
-        at = parts.index("AWSLogs")
-        if at > 0 and _ORG_ID.match(parts[at - 1]):
-            at -= 1
-        key = "/".join(parts[at:])
-        uploads.append((path, f"{base}/{key}" if base else key))
-    if create_bucket:
-        region = client.meta.region_name
-        location = {} if region in (None, "us-east-1") else {
-            "CreateBucketConfiguration": {"LocationConstraint": region}}
-        try:
-            client.create_bucket(Bucket=bucket, **location)
-        except client.exceptions.BucketAlreadyOwnedByYou:
-            pass
-
-    def put(item: tuple[Path, str]) -> None:
-        path, key = item
-        client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-
-    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-        list(pool.map(put, uploads))
-    return sorted(key for _, key in uploads)
 
 
 class _FetchError(Exception):

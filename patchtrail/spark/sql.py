@@ -13,9 +13,10 @@ def load_sql(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"Spark SQL name {name!r} is not a plain name")
     here = Path(__file__).resolve()
-    path = here.parents[2] / "sql" / "spark" / f"{name}.sql"
-    if path.exists():
-        return path.read_text()
+    for root in (here.parents[1], here.parents[2]):  # a wheel's patchtrail/sql/, a checkout's sql/
+        path = root / "sql" / "spark" / f"{name}.sql"
+        if path.exists():
+            return path.read_text()
     loader = globals().get("__loader__")
     archive = getattr(loader, "archive", None)  # zipimport: the job's zip (spark-submit --py-files)
     if archive:

@@ -46,8 +46,9 @@ def package_job(out: Path) -> Package:
     temporary = zip_path.with_name(zip_path.name + ".tmp")
     with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
         for pattern in PACKAGED:
-            for path in sorted(ROOT.glob(pattern)):
-                archive.write(path, path.relative_to(ROOT).as_posix())
+            root = ROOT / "patchtrail" if pattern.startswith("sql/") and (ROOT / "patchtrail" / "sql").is_dir() else ROOT
+            for path in sorted(root.glob(pattern)):  # an installed wheel keeps sql/ in patchtrail/
+                archive.write(path, path.relative_to(root).as_posix())
     temporary.replace(zip_path)
     entry.write_text(ENTRY)
     return Package(zip_path, entry)

@@ -20,7 +20,7 @@ from patchtrail.warehouse.schema import load_sql
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from transforms.flatten import FlatTables
+    from patchtrail.transforms.flatten import FlatTables
 
 #: Largest payload kept per rejected record, in characters.
 MAX_PAYLOAD = 1 << 20

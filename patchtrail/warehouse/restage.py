@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from transforms.raw import RawItem
+from patchtrail.transforms.raw import RawItem
 
 #: The landed columns a restage reads, in this order (see `landed_as_lake_rows`).
 LANDED = """
@@ -56,7 +56,7 @@ def restage(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> Restaged:
     that means transforms changed meaning, and nothing should be written."""
     import pyarrow as pa
 
-    from transforms.flatten import flatten
+    from patchtrail.transforms.flatten import flatten
 
     result = Restaged()
     if not rows:

@@ -13,8 +13,8 @@ from analyticskit import by_instance, episodes, item_of, parse_time  # noqa: E40
 
 from patchtrail.analytics.policy import load_policy_file, store_policy  # noqa: E402
 from patchtrail.analytics.waivers import load_waiver_file, store_waivers  # noqa: E402
+from patchtrail.devkit.simulator import iter_events, simulate_to_dir  # noqa: E402
 from patchtrail.ingest import ingest_files  # noqa: E402
-from patchtrail.simulator import iter_events, simulate_to_dir  # noqa: E402
 from patchtrail.warehouse import connect, transaction  # noqa: E402
 
 #: 14 instances over 90 days: deletions, joiners, Failed, InstalledPendingReboot,

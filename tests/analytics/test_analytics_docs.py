@@ -59,7 +59,7 @@ def test_at_least_fifteen_worked_queries():
 def demo_wh(tmp_path_factory):
     """The warehouse `patchtrail demo` builds (its default fleet, landed from files), after the
     setup commands the worked-queries section prints, run as printed from the repository root."""
-    from patchtrail import demo
+    from patchtrail.devkit import demo
     from patchtrail.warehouse import connect
 
     root = tmp_path_factory.mktemp("demo-docs")

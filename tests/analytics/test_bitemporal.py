@@ -10,7 +10,7 @@ from analyticskit import by_instance, item_of, live_instances, parse_time
 from conftest import FLEET
 from loading import load_payloads
 
-from patchtrail.simulator import iter_events
+from patchtrail.devkit.simulator import iter_events
 from patchtrail.warehouse import apply_schema, connect
 
 CUTS = ("2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", None)

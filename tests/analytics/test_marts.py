@@ -259,10 +259,10 @@ def test_item_provenance_names_the_lake_query(con):
     from datetime import UTC, datetime
 
     from factories import config_file_ci, lake_row
+    from patchtrail.transforms.flatten import RawItem
 
     from patchtrail.run import Run
     from patchtrail.sources.base import SourceObject
-    from transforms.flatten import RawItem
 
     query_id = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
     delivered = f"s3://results/AWSLogs/111122223333/CloudTrail-Lake/Query/2026/03/02/{query_id}/result_1.csv.gz"

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # lakekit, whatever pytest's imp
 
 from lakekit import standard_events  # noqa: E402
 
-from patchtrail.lake.emulator import LakeEmulator
+from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from lakekit import WINDOW_END, WINDOW_START, error_code, rows_of, wait
 
-from patchtrail.lake import queries
-from patchtrail.lake.emulator import LakeEmulator
+from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
 from patchtrail.settings import LAKE_EXTRACT_COLUMNS
+from patchtrail.sources import lake_queries as queries
 
 pytestmark = [pytest.mark.service("lake"), pytest.mark.service("s3")]
 

@@ -14,10 +14,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from lakekit import WINDOW_END, WINDOW_START, error_code, make_event, patch, rows_of, run, wait
 
+from patchtrail.devkit.lake_emulator import emulator as emulator_module
+from patchtrail.devkit.lake_emulator.emulator import DEFAULT_STORE_ID, LakeEmulator
 from patchtrail.errors import InvalidInput
-from patchtrail.lake import emulator as emulator_module
-from patchtrail.lake import queries
-from patchtrail.lake.emulator import DEFAULT_STORE_ID, LakeEmulator
+from patchtrail.sources import lake_queries as queries
 
 pytestmark = pytest.mark.service("lake")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from patchtrail.lake.emulator import TARGET_PREFIX, LakeEmulator
+from patchtrail.devkit.lake_emulator.emulator import TARGET_PREFIX, LakeEmulator
 
 pytestmark = pytest.mark.service("lake")
 

@@ -20,8 +20,8 @@ from lakekit import (
     seed_row,
 )
 
-from patchtrail.lake import queries
 from patchtrail.settings import LAKE_EXTRACT_COLUMNS
+from patchtrail.sources import lake_queries as queries
 
 pytestmark = pytest.mark.service("lake")
 

@@ -1,4 +1,4 @@
-"""sql/lake/ files and patchtrail.lake.queries.render: strict checks before any value reaches SQL."""
+"""sql/lake/ files and patchtrail.sources.lake_queries.render: strict checks before any value reaches SQL."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from patchtrail.devkit.lake_emulator.trino import translate
 from patchtrail.errors import InvalidInput, PatchtrailError
-from patchtrail.lake import queries
-from patchtrail.lake.trino import translate
 from patchtrail.settings import LAKE_EXTRACT_COLUMNS
+from patchtrail.sources import lake_queries as queries
 
 EDS = "37382170-182d-42ed-9df9-5aaf0b4b9511"
 ARN = f"arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/{EDS}"

@@ -6,8 +6,13 @@ import json
 
 import pytest
 
-from patchtrail.lake.engine import EventTables, render_cell, run_query
-from patchtrail.lake.trino import InvalidStatement, UnsupportedSql, tokenize, translate
+from patchtrail.devkit.lake_emulator.engine import EventTables, render_cell, run_query
+from patchtrail.devkit.lake_emulator.trino import (
+    InvalidStatement,
+    UnsupportedSql,
+    tokenize,
+    translate,
+)
 
 EDS = "37382170-182d-42ed-9df9-5aaf0b4b9511"
 

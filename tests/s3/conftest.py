@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # s3kit, whatever pytest's impor
 
 from s3kit import ORG_ID  # noqa: E402
 
-from patchtrail.simulator import simulate_to_dir  # noqa: E402
+from patchtrail.devkit.simulator import simulate_to_dir  # noqa: E402
 from patchtrail.sources import s3  # noqa: E402
 
 

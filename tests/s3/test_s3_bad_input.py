@@ -19,9 +19,9 @@ from s3kit import (
     s3_error,
 )
 
+from patchtrail.devkit.simulator.signing import signer_for
 from patchtrail.errors import InvalidInput, PatchtrailError
 from patchtrail.ingest.s3 import ingest_s3
-from patchtrail.simulator.signing import signer_for
 from patchtrail.sources.sign_file import PublicKeys
 
 pytestmark = pytest.mark.service("s3")

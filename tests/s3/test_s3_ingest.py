@@ -22,6 +22,7 @@ from s3kit import (
     table,
 )
 
+from patchtrail.devkit.s3_upload import upload_tree
 from patchtrail.ingest import ingest_files
 from patchtrail.ingest.s3 import by_account_region, ingest_s3
 from patchtrail.sources import s3
@@ -33,7 +34,7 @@ OTHER = "444455556666"
 
 
 def test_org_bucket_lands_exactly_like_the_same_files_on_disk(client, bucket, fleet, tmp_path):
-    keys = s3.upload_tree(fleet, bucket, "", client)
+    keys = upload_tree(fleet, bucket, "", client)
     assert any(k.startswith(f"{ORG_ID}/AWSLogs/") for k in keys)
     assert any("/CloudTrail-Lake/Query/" in k and k.startswith("AWSLogs/") for k in keys)
     from_s3, from_disk = tmp_path / "s3.duckdb", tmp_path / "disk.duckdb"
@@ -159,7 +160,7 @@ def test_oversized_notifications_and_writability_checks_are_ignored_with_a_note(
 
 
 def test_upload_tree_writes_the_real_key_layouts(client, bucket, fleet):
-    keys = s3.upload_tree(fleet, bucket, "org-logs/", client)
+    keys = upload_tree(fleet, bucket, "org-logs/", client)
     assert keys and all(k.startswith("org-logs/") for k in keys)
     config = [k for k in keys if "/Config/" in k and k.endswith(".json.gz")]
     lake = [k for k in keys if "/CloudTrail-Lake/" in k]

@@ -12,10 +12,10 @@ import shutil
 import pytest
 from sparkkit import write_edge_files
 
+from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
 from patchtrail.publish.landing import export_landing
 from patchtrail.publish.parquet import publish_parquet
-from patchtrail.simulator import simulate_to_dir
 
 
 def _spark_missing() -> str | None:

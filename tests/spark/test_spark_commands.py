@@ -37,7 +37,7 @@ def test_spark_build_in_process_then_again_writes_nothing(spark, fleet, tmp_path
 
 
 def test_the_spark_history_flow_submits_the_packaged_job(prefect_server, fleet, tmp_path):
-    from flows.spark_history import spark_history_flow
+    from patchtrail.flows.spark_history import spark_history_flow
 
     lake = tmp_path / "lake"
     result = spark_history_flow(warehouse=str(fleet["warehouse"]), export_dir=str(tmp_path / "export"),

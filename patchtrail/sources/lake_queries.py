@@ -1,11 +1,21 @@
-"""Load the CloudTrail Lake query files of sql/lake/ and fill their few values after strict checks."""
+"""Load the CloudTrail Lake query files of sql/lake/ and fill their few values after strict checks.
+
+    from patchtrail.sources import lake_queries
+    sql = lake_queries.render("extract_patch_compliance", event_data_store=eds_id_or_arn,
+                              start="2026-03-31T00:00:00Z", end="2026-04-01T00:00:00Z")
+
+Only values matching strict patterns reach the text: store id = lowercase UUID (an event data store
+ARN is reduced to it), instance id `i-` 8/17 hex or `mi-` 17 hex, times ISO-8601 UTC (`Z` or
+`+00:00`, up to 6 fraction digits) or a UTC `datetime`. A parameter the query does not take is
+refused too. Anything else raises `InvalidInput` naming the parameter, the value and the pattern.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from pathlib import Path
 
+from patchtrail import settings
 from patchtrail.errors import InvalidInput
 from patchtrail.validate import (
     ARN_PATTERN,
@@ -32,7 +42,7 @@ __all__ = [
     "timestamp_literal",
 ]
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "lake"
+SQL_DIR = settings.SQL_DIR / "lake"
 
 _EXPECTED = {
     "event_data_store": EVENT_DATA_STORE_EXPECTED,

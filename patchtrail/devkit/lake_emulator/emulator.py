@@ -17,13 +17,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from patchtrail.devkit.lake_emulator.delivery import ResultSigner
+from patchtrail.devkit.lake_emulator.engine import EventTables, read_events
+from patchtrail.devkit.lake_emulator.faults import Faults
+from patchtrail.devkit.lake_emulator.protocol import ApiError
+from patchtrail.devkit.lake_emulator.service import LakeService
+from patchtrail.devkit.lake_emulator.stores import Store
 from patchtrail.errors import InvalidInput
-from patchtrail.lake.delivery import ResultSigner
-from patchtrail.lake.engine import EventTables, read_events
-from patchtrail.lake.faults import Faults
-from patchtrail.lake.protocol import ApiError
-from patchtrail.lake.service import LakeService
-from patchtrail.lake.stores import Store
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_STORE_ID", "LakeEmulator", "serve"]
 

@@ -1,6 +1,6 @@
 """Fleet simulator: AWS::SSM::PatchCompliance history as Config files, Lake exports and Lake events.
 
-    from patchtrail.simulator import simulate_to_dir
+    from patchtrail.devkit.simulator import simulate_to_dir
     summary = simulate_to_dir(Path("demo-data"), accounts=2, days=30)
 
 Everything is derived from `seed` (never the clock): two runs with the same arguments write
@@ -16,13 +16,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from patchtrail.simulator.fleet import Fleet, plan_fleet
-from patchtrail.simulator.items import PATCH_TYPE, SimEvent, sim_event
-from patchtrail.simulator.lake_export import LakeExportWriter
-from patchtrail.simulator.resources import resource_items
-from patchtrail.simulator.synthetic import synthetic_items
-from patchtrail.simulator.timeline import patch_items
-from patchtrail.simulator.writers import ConfigDeliveryWriter, LakeEventsWriter
+from patchtrail.devkit.simulator.fleet import Fleet, plan_fleet
+from patchtrail.devkit.simulator.items import PATCH_TYPE, SimEvent, sim_event
+from patchtrail.devkit.simulator.lake_export import LakeExportWriter
+from patchtrail.devkit.simulator.resources import resource_items
+from patchtrail.devkit.simulator.synthetic import synthetic_items
+from patchtrail.devkit.simulator.timeline import patch_items
+from patchtrail.devkit.simulator.writers import ConfigDeliveryWriter, LakeEventsWriter
 
 __all__ = ["SimEvent", "SimulationSummary", "iter_events", "simulate_to_dir", "synthetic_items"]
 

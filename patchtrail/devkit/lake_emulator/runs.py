@@ -10,8 +10,8 @@ from typing import Any
 
 import duckdb
 
-from patchtrail.lake.engine import EventTables, QueryOutput, run_query
-from patchtrail.lake.faults import QueryFault
+from patchtrail.devkit.lake_emulator.engine import EventTables, QueryOutput, run_query
+from patchtrail.devkit.lake_emulator.faults import QueryFault
 
 __all__ = ["TERMINAL_STATUSES", "QueryRun", "execute", "error_message"]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from patchtrail.simulator.catalog import DAY_MS
-from patchtrail.simulator.items import SimEvent, lake_event, utc
+from patchtrail.devkit.simulator.catalog import DAY_MS
+from patchtrail.devkit.simulator.items import SimEvent, lake_event, utc
 
 PERIOD_MS = DAY_MS // 4  # Config delivers one history file per resource type every six hours
 GZIP_LEVEL = 6

@@ -6,9 +6,9 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from patchtrail.simulator.catalog import DAY_MS, FLAVOURS, date_ms, month_starts
-from patchtrail.simulator.fleet import Fleet, Instance
-from patchtrail.simulator.items import (
+from patchtrail.devkit.simulator.catalog import DAY_MS, FLAVOURS, date_ms, month_starts
+from patchtrail.devkit.simulator.fleet import Fleet, Instance
+from patchtrail.devkit.simulator.items import (
     EC2_TYPE,
     INVENTORY_TYPE,
     configuration_item,

@@ -13,13 +13,13 @@ from typing import Any
 
 import duckdb
 
-from patchtrail.lake import delivery
-from patchtrail.lake.engine import EventTables
-from patchtrail.lake.faults import Faults, QueryFault
-from patchtrail.lake.protocol import ApiError, Pager, epoch_seconds, max_results
-from patchtrail.lake.runs import QueryRun, error_message, execute
-from patchtrail.lake.stores import Store, StoreCatalog
-from patchtrail.lake.trino import InvalidStatement, UnsupportedSql, translate
+from patchtrail.devkit.lake_emulator import delivery
+from patchtrail.devkit.lake_emulator.engine import EventTables
+from patchtrail.devkit.lake_emulator.faults import Faults, QueryFault
+from patchtrail.devkit.lake_emulator.protocol import ApiError, Pager, epoch_seconds, max_results
+from patchtrail.devkit.lake_emulator.runs import QueryRun, error_message, execute
+from patchtrail.devkit.lake_emulator.stores import Store, StoreCatalog
+from patchtrail.devkit.lake_emulator.trino import InvalidStatement, UnsupportedSql, translate
 
 __all__ = ["LakeService"]
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 
-from patchtrail.simulator.catalog import (
+from patchtrail.devkit.simulator.catalog import (
     DAY_MS,
     FLAVOURS,
     HOUR_MS,

@@ -15,20 +15,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patchtrail.errors import PatchtrailError
+from patchtrail.settings import DEMO_FLEET
 
 if TYPE_CHECKING:  # imported when used: `patchtrail --help` need not load the simulator
+    from patchtrail.devkit.simulator import SimulationSummary
     from patchtrail.run import ObjectResult, RunSummary
-    from patchtrail.simulator import SimulationSummary
 
 SOURCES = ("files", "lake", "s3")
 DEMO_START = date(2026, 1, 1)
 #: The demo fleet `patchtrail demo` simulates by default (docs/analytics.md's queries run on it).
-DEFAULTS = {"accounts": 3, "regions": 2, "instances": 12, "days": 120, "seed": 7}
+DEFAULTS = DEMO_FLEET
 
 
 def simulate(data: Path, *, accounts: int, regions: int, instances: int, days: int,
              seed: int) -> SimulationSummary:
-    from patchtrail.simulator import simulate_to_dir
+    from patchtrail.devkit.simulator import simulate_to_dir
 
     return simulate_to_dir(data, accounts=accounts, regions=regions, instances=instances, days=days,
                            seed=seed, start=DEMO_START)
@@ -51,8 +52,8 @@ def ingest(source: str, data: Path, *, warehouse: Path, days: int,
 
 
 def _through_lake(data: Path, *, warehouse: Path, days: int, on_listed, on_object) -> RunSummary:
+    from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
     from patchtrail.ingest.lake import ingest_lake
-    from patchtrail.lake.emulator import LakeEmulator
     from patchtrail.sources.lake import LakeSettings, Store
 
     # The local endpoint ignores signatures, but boto3 wants some credentials to sign with.
@@ -88,6 +89,7 @@ def _through_s3(data: Path, *, warehouse: Path, on_listed, on_object) -> RunSumm
         raise error from None
     import logging
 
+    from patchtrail.devkit.s3_upload import upload_tree
     from patchtrail.ingest.s3 import ingest_s3
     from patchtrail.sources import s3
     from patchtrail.sources.sign_file import PublicKeys
@@ -100,7 +102,7 @@ def _through_s3(data: Path, *, warehouse: Path, on_listed, on_object) -> RunSumm
     try:
         host, port = server.get_host_and_port()
         client = s3.make_client(endpoint_url=f"http://{host}:{port}", region="us-east-1")
-        s3.upload_tree(data, "patchtrail-demo", "", client, create_bucket=True)
+        upload_tree(data, "patchtrail-demo", "", client, create_bucket=True)
         return ingest_s3("s3://patchtrail-demo", warehouse=warehouse, client=client,
                          keys=PublicKeys.from_file(data / "lake-export" / "public_key.der"),
                          on_listed=on_listed, on_object=on_object)

@@ -14,8 +14,8 @@ import duckdb
 import orjson
 import pandas as pd
 
+from patchtrail.devkit.lake_emulator.trino import DUCKDB_MACROS
 from patchtrail.errors import InvalidInput
-from patchtrail.lake.trino import DUCKDB_MACROS
 
 __all__ = ["EventTables", "QueryOutput", "TableStats", "read_events", "render_cell", "run_query"]
 

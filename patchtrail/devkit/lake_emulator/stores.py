@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from patchtrail.lake.protocol import ApiError
+from patchtrail.devkit.lake_emulator.protocol import ApiError
 
 __all__ = ["Store", "StoreCatalog"]
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from patchtrail.lake.trino_syntax import (
+from patchtrail.devkit.lake_emulator.trino_syntax import (
     InvalidStatement,
     Token,
     TranslationError,

@@ -6,7 +6,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from patchtrail.simulator.catalog import (
+from patchtrail.devkit.simulator.catalog import (
     CORE_PACKAGES,
     DAY_MS,
     HOUR_MS,
@@ -15,8 +15,8 @@ from patchtrail.simulator.catalog import (
     linux_patch_id,
     linux_title,
 )
-from patchtrail.simulator.fleet import Fleet, Instance
-from patchtrail.simulator.items import (
+from patchtrail.devkit.simulator.fleet import Fleet, Instance
+from patchtrail.devkit.simulator.items import (
     PATCH_TYPE,
     PatchView,
     compliance_summary,

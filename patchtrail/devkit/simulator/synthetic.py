@@ -7,8 +7,8 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from patchtrail.simulator.catalog import CORE_PACKAGES, DAY_MS, OTHER_PACKAGES
-from patchtrail.simulator.items import (
+from patchtrail.devkit.simulator.catalog import CORE_PACKAGES, DAY_MS, OTHER_PACKAGES
+from patchtrail.devkit.simulator.items import (
     PATCH_TYPE,
     PatchView,
     compliance_summary,

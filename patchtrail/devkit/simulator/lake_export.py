@@ -13,9 +13,9 @@ from typing import IO, Any
 
 import orjson
 
-from patchtrail.simulator.items import PATCH_TYPE, SimEvent, utc
-from patchtrail.simulator.signing import signer_for
-from patchtrail.simulator.writers import GZIP_LEVEL
+from patchtrail.devkit.simulator.items import PATCH_TYPE, SimEvent, utc
+from patchtrail.devkit.simulator.signing import signer_for
+from patchtrail.devkit.simulator.writers import GZIP_LEVEL
 
 COLUMNS = ("eventId", "eventTime", "accountId", "awsRegion", "resourceId", "ciStatus",
            "ciCaptureTime", "ciStateId", "configurationJson")

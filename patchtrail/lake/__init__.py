@@ -1,1 +1,0 @@
-"""CloudTrail Lake: the query files' renderer, and a local Lake endpoint for tests."""
