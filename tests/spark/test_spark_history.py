@@ -99,7 +99,10 @@ def test_spark_reading_config_files_and_lake_exports_itself_gives_the_same_lake(
     landed = duckdb_rows(fleet["warehouse"], "select ci_id from landing.configuration_items")
     assert sorted(r["ci_id"] for r in spark.table("configuration_items").collect()) == [r[0] for r in landed]
     rejected = [r["reason"] for r in spark.table("rejected_records").collect()]
-    assert rejected == ["patch 'KB1' has unknown PatchState 'Exploded'"]
+    assert rejected == ["AWS:ComplianceItem.Content has no Patch map (keys: 'Inventory')"]
+    assert rejected == [r[0] for r in duckdb_rows(fleet["warehouse"], "select reason from landing.rejected_records")]
+    unknown = spark.sql("select patch_id, raw_state from patch_observations where state = 'Unknown'").collect()
+    assert sorted(tuple(r) for r in unknown) == [("KB1", "Exploded"), ("KB6", "Exploded"), ("KBD", "")]
     assert result.items == len(landed)
     # raw files carry no recording time: the job's run stands in for it
     assert_lakes_equal(tmp_path / "lake", root / "duckdb-lake", drop=("recorded_at",))
