@@ -59,27 +59,27 @@ def spark_rows(spark, frame) -> list[tuple]:
     return sorted(rows, key=repr)
 
 
-def test_spark_from_the_landed_export_gives_the_warehouse_history_and_lake(spark, fleet, tmp_path):
-    inputs, policy = Inputs.from_export(spark, str(fleet["root"] / "export"))
-    result = run(spark, inputs, policy, str(tmp_path / "lake"))
+def test_spark_from_the_landed_export_gives_the_warehouse_history_and_lake(spark, fleet, export_build):
+    # the build: `patchtrail spark build --export` (Inputs.from_export, then run), once per session
+    summary, views, lake = export_build["summary"], export_build["views"], export_build["lake"]
     wh = fleet["warehouse"]
-    assert result.rejected == 0  # the export holds landed items only
+    assert summary["rejected"] == 0  # the export holds landed items only
     # history at full (microsecond) precision, straight from the job's views
     for name in ("patch_state", "instance_compliance"):
         want = sorted(duckdb_rows(wh, f"select * from history.{name}"), key=repr)  # noqa: S608
-        assert spark_rows(spark, spark.table(name)) == want, name
+        assert spark_rows(spark, views[name]) == want, name
     assert len(want) > 20
     # the edge cases are in: a deletion, a ResourceNotRecorded item, two items at one capture time
-    statuses = {r[0] for r in spark.sql("select item_status from instance_compliance").collect()}
+    statuses = {r[0] for r in views["instance_compliance"].select("item_status").collect()}
     assert {"ResourceDeleted", "ResourceNotRecorded", "ResourceDiscovered", "OK"} <= statuses
     # every lake dataset, file types included
-    counts = assert_lakes_equal(tmp_path / "lake", fleet["root"] / "duckdb-lake")
+    counts = assert_lakes_equal(lake, fleet["root"] / "duckdb-lake")
     assert all(counts[n] for n in counts if n != "sla_breaches")
-    manifest = json.loads((tmp_path / "lake" / "_manifest.json").read_text())
+    manifest = json.loads((lake / "_manifest.json").read_text())
     assert manifest["engine"] == "spark" and manifest["sla"]["policy_name"] == "internal"
 
     # the five seed queries, over the patch lists the Spark job published
-    files, _ = manifest_files(tmp_path / "lake", "patch_lists_by_item")
+    files, _ = manifest_files(lake, "patch_lists_by_item")
     spark.read.parquet(*files).createOrReplaceTempView("patch_lists_by_item")
     for name, (macro, params) in SEED.items():
         want = sorted(duckdb_rows(wh, f"select * from {macro}"), key=repr)  # noqa: S608
