@@ -36,6 +36,7 @@ def edge_items() -> dict[str, list[dict]]:
     DuckDB (out of order and late), all at once by Spark. `events` are Lake events. Among them:
     unknown PatchStates (kept as Unknown; one closes an episode as unknown_state), a
     ResourceNotRecorded item (closes episodes as not_recorded), two map keys with one patch Id,
+    a Lake event spelling configurationItemStateId (the same item as a Config file's),
     InstalledTime spellings, and one item refused by both engines (a Content without Patch)."""
     a1 = config_file_ci(at(1), [patch("KB1", "Missing"), patch("KB2"),
                                 patch("KB3", "INSTALLED_OTHER", CVEIds=" CVE-1, CVE-2,,CVE-3 ,")],
@@ -87,9 +88,12 @@ def edge_items() -> dict[str, list[dict]]:
                                   config={"AWS:ComplianceItem": {"Content": {"Inventory": {}}}})
     event = lake_event(b4, event_id="0f0e0d0c-0b0a-4000-8000-000000000001")
     event["eventTime"] = "2026-01-04T06:30:00Z"   # Lake's eventTime is not the capture time
+    # Lake's SQL schema spells the state id configurationItemStateId: still a1's ci_id
+    spelled = lake_event(a1, event_id="0f0e0d0c-0b0a-4000-8000-000000000002")
+    spelled["eventData"]["configurationItemStateId"] = spelled["eventData"].pop("configurationStateId")
     return {"first": [a3, b4, b6, c8, other],
             "second": [a1, b2, b2_same_time, c2, a7, a9, unknown_state, no_patch_map],
-            "late": [a5, a11], "events": [event]}
+            "late": [a5, a11], "events": [event, spelled]}
 
 
 def write_edge_files(folder: Path) -> dict[str, Path]:
