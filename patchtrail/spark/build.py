@@ -39,7 +39,7 @@ TIMED_STEPS = ("current_missing_patches", "time_to_remediate", "sla_status", "sl
 RAW_COLUMNS = ("dialect", "account_text", "region_text", "resource_type", "resource_id",
                "capture_text", "item_status", "state_text", "configuration_json", "event_id",
                "event_time_text", "source", "source_ref", "record_ref", "ingested_at",
-               "ci_id_given", "captured_at_given", "event_time_given")
+               "ci_id_given", "captured_at_given", "event_time_given", "content_sha256_given")
 WAIVER_SCHEMA = ("waiver_id string, account_id string, aws_region string, patch_group string, "
                  "instance_id string, patch_id string, cve_id string, reason string, approver string, "
                  "ticket string, starts_on date, expires_on date, in_force_from timestamp, "
@@ -123,8 +123,9 @@ def build(spark, inputs: Inputs, policy: SlaPolicy) -> Built:
     # reads a naive datetime in the driver's local zone
     _register_inputs(spark, inputs, recorded_at)
     _register_policy(spark, policy, inputs.waivers)
+    step_params = {"recorded_at": recorded_at}
     for name, materialised in STEPS:
-        frame = spark.sql(load_sql(name))
+        frame = spark.sql(load_sql(name), args=_used(load_sql(name), step_params))
         _view(spark, name, frame.localCheckpoint(eager=True) if materialised else frame)
     micros = spark.sql("select unix_micros(max(captured_at)) as m from instance_snapshots").collect()[0]["m"]
     as_of = None if micros is None else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)

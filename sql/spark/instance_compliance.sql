@@ -3,7 +3,10 @@
 -- built from every item at once (what `patchtrail rebuild` gives). Key: (account_id, aws_region,
 -- instance_id, valid_from). Items are ordered by capture time, numeric state id (non-numeric
 -- last), state id, ci_id; a version starts where the tracked attributes differ from the
--- previous item's. A deletion is a version too (a tombstone: is_deleted, attributes null).
+-- previous item's. A deletion is a version too (a tombstone: is_deleted, attributes null); so is
+-- a ResourceNotRecorded item (is_recorded = false, not deleted, attributes null: compliance
+-- unknown from here on). Tracked: is_deleted, has_patch_map, every compliance attribute and
+-- count, unknown_count and is_recorded (history/recomputed_instance_compliance.sql).
 -- Reads: temp views instance_snapshots, configuration_items (recorded_at = ingested_at).
 with
 snapshots as (select * from instance_snapshots),
@@ -20,7 +23,8 @@ tracked as (
             s.missing_count, s.failed_count, s.not_applicable_count,
             s.available_security_update_count, s.non_compliant_critical_count,
             s.non_compliant_high_count, s.non_compliant_medium_count, s.non_compliant_low_count,
-            s.non_compliant_informational_count, s.non_compliant_unspecified_count
+            s.non_compliant_informational_count, s.non_compliant_unspecified_count, s.unknown_count,
+            s.is_recorded
         ) as attributes
     from snapshots as s
     join items as i using (ci_id)
@@ -78,7 +82,9 @@ versions as (
         non_compliant_medium_count,
         non_compliant_low_count,
         non_compliant_informational_count,
-        non_compliant_unspecified_count
+        non_compliant_unspecified_count,
+        unknown_count,
+        is_recorded
     from version_starts
 )
 select * from versions

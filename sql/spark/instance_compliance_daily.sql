@@ -38,7 +38,8 @@ daily as (
         installed_pending_reboot_count, installed_rejected_count, missing_count, failed_count,
         not_applicable_count, available_security_update_count, non_compliant_critical_count,
         non_compliant_high_count, non_compliant_medium_count, non_compliant_low_count,
-        non_compliant_informational_count, non_compliant_unspecified_count
+        non_compliant_informational_count, non_compliant_unspecified_count, unknown_count,
+        is_recorded
     from days
 )
 select * from daily

@@ -3,7 +3,9 @@
 -- baseline, patch group, execution type and the *_critical_count ... counts come from the
 -- ComplianceSummary entry; without one (but with a patch map) the first four are derived from
 -- the patches (any non-compliant patch: NON_COMPLIANT, its worst Severity; baseline and group of
--- the first patch in map order) and the counts are null. Per-state counts: null without a map.
+-- the first patch in map order) and the counts are null. Per-state counts (unknown_count: patches
+-- in state Unknown; patch_count counts them too): null without a map. is_recorded is false for a
+-- ResourceNotRecorded item (not deleted, no map, compliance unknown).
 -- Reads: temp views configuration_items, item_contents, patch_entries, patch_observations,
 -- patch_states.
 with
@@ -24,6 +26,7 @@ per_item as (
         count_if(o.state = 'Failed') as failed_count,
         count_if(o.state = 'NotApplicable') as not_applicable_count,
         count_if(o.state = 'AvailableSecurityUpdate') as available_security_update_count,
+        count_if(o.state = 'Unknown') as unknown_count,
         bool_or(coalesce(st.is_non_compliant, false) or coalesce(o.compliance_status = 'NON_COMPLIANT', false))
             as any_failing,
         min(case when coalesce(st.is_non_compliant, false) or coalesce(o.compliance_status = 'NON_COMPLIANT', false)
@@ -38,7 +41,7 @@ per_item as (
 joined as (
     select
         i.ci_id, i.account_id, i.aws_region, i.instance_id, i.captured_at, i.state_id,
-        i.item_status, i.is_deleted,
+        i.item_status, i.is_deleted, i.is_recorded,
         coalesce(c.has_patch_map, false) as has_patch_map,
         s.s as summary,
         p.patch_count,
@@ -50,6 +53,7 @@ joined as (
         p.failed_count,
         p.not_applicable_count,
         p.available_security_update_count,
+        p.unknown_count,
         p.any_failing,
         p.worst_rank,
         p.first_baseline_id,
@@ -98,26 +102,28 @@ snapshots as (
             as not_applicable_count,
         case when has_patch_map then cast(coalesce(available_security_update_count, 0) as int) end
             as available_security_update_count,
-        cast(try_cast(nullif(trim(summary.CompliantCriticalCount), '') as double) as int) as compliant_critical_count,
-        cast(try_cast(nullif(trim(summary.CompliantHighCount), '') as double) as int) as compliant_high_count,
-        cast(try_cast(nullif(trim(summary.CompliantMediumCount), '') as double) as int) as compliant_medium_count,
-        cast(try_cast(nullif(trim(summary.CompliantLowCount), '') as double) as int) as compliant_low_count,
-        cast(try_cast(nullif(trim(summary.CompliantInformationalCount), '') as double) as int)
+        try_cast(try_cast(nullif(trim(summary.CompliantCriticalCount), '') as double) as int) as compliant_critical_count,
+        try_cast(try_cast(nullif(trim(summary.CompliantHighCount), '') as double) as int) as compliant_high_count,
+        try_cast(try_cast(nullif(trim(summary.CompliantMediumCount), '') as double) as int) as compliant_medium_count,
+        try_cast(try_cast(nullif(trim(summary.CompliantLowCount), '') as double) as int) as compliant_low_count,
+        try_cast(try_cast(nullif(trim(summary.CompliantInformationalCount), '') as double) as int)
             as compliant_informational_count,
-        cast(try_cast(nullif(trim(summary.CompliantUnspecifiedCount), '') as double) as int)
+        try_cast(try_cast(nullif(trim(summary.CompliantUnspecifiedCount), '') as double) as int)
             as compliant_unspecified_count,
-        cast(try_cast(nullif(trim(summary.NonCompliantCriticalCount), '') as double) as int)
+        try_cast(try_cast(nullif(trim(summary.NonCompliantCriticalCount), '') as double) as int)
             as non_compliant_critical_count,
-        cast(try_cast(nullif(trim(summary.NonCompliantHighCount), '') as double) as int)
+        try_cast(try_cast(nullif(trim(summary.NonCompliantHighCount), '') as double) as int)
             as non_compliant_high_count,
-        cast(try_cast(nullif(trim(summary.NonCompliantMediumCount), '') as double) as int)
+        try_cast(try_cast(nullif(trim(summary.NonCompliantMediumCount), '') as double) as int)
             as non_compliant_medium_count,
-        cast(try_cast(nullif(trim(summary.NonCompliantLowCount), '') as double) as int)
+        try_cast(try_cast(nullif(trim(summary.NonCompliantLowCount), '') as double) as int)
             as non_compliant_low_count,
-        cast(try_cast(nullif(trim(summary.NonCompliantInformationalCount), '') as double) as int)
+        try_cast(try_cast(nullif(trim(summary.NonCompliantInformationalCount), '') as double) as int)
             as non_compliant_informational_count,
-        cast(try_cast(nullif(trim(summary.NonCompliantUnspecifiedCount), '') as double) as int)
-            as non_compliant_unspecified_count
+        try_cast(try_cast(nullif(trim(summary.NonCompliantUnspecifiedCount), '') as double) as int)
+            as non_compliant_unspecified_count,
+        case when has_patch_map then cast(coalesce(unknown_count, 0) as int) end as unknown_count,
+        is_recorded
     from joined
 )
 select * from snapshots

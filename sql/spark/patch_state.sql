@@ -4,7 +4,8 @@
 -- valid_from). Items of an instance are numbered in item order (as instance_compliance); a patch
 -- version continues while consecutive items report the patch with identical tracked attributes,
 -- and ends at the capture time of the first item that reports it differently, leaves it out or
--- deletes the instance (no row for the patch in that item).
+-- deletes the instance or is ResourceNotRecorded (no row for the patch in that item). Tracked:
+-- state ... patch_group, raw_state and installed_time_raw (history/recomputed_patch_state.sql).
 -- Reads: temp views instance_snapshots, patch_observations, configuration_items.
 with
 snapshots as (select * from instance_snapshots),
@@ -29,9 +30,11 @@ observations as (
         o.account_id, o.aws_region, o.instance_id, o.patch_id, o.ci_id, o.captured_at,
         i.recorded_at, i.item_seq, o.state, o.compliance_status, o.severity, o.vendor_severity,
         o.classification, o.title, o.installed_at, o.cve_ids, o.baseline_id, o.patch_group,
+        o.raw_state, o.installed_time_raw,
         struct(
             o.state, o.compliance_status, o.severity, o.vendor_severity, o.classification,
-            o.title, o.installed_at, o.cve_ids, o.baseline_id, o.patch_group
+            o.title, o.installed_at, o.cve_ids, o.baseline_id, o.patch_group, o.raw_state,
+            o.installed_time_raw
         ) as attributes
     from patch_observations as o
     join items as i using (ci_id)
@@ -101,7 +104,9 @@ versions as (
         installed_at,
         cve_ids,
         baseline_id,
-        patch_group
+        patch_group,
+        raw_state,
+        installed_time_raw
     from closed
 )
 select * from versions

@@ -2,8 +2,11 @@
 -- Grain: one row per remediation episode (account_id, aws_region, instance_id, patch_id,
 -- episode_no) over the whole history: marts.remediation_episodes (the definitions are in
 -- sql/warehouse/marts/remediation_episodes_as_of.sql, as_of = known_at = infinity).
--- An episode is a maximal run of consecutive non-compliant patch versions (Missing, Failed,
--- InstalledPendingReboot, InstalledRejected, or AvailableSecurityUpdate reported NON_COMPLIANT).
+-- An episode is a maximal run of consecutive non-compliant patch versions (marts.is_non_compliant:
+-- Missing, Failed, InstalledPendingReboot, InstalledRejected, or AvailableSecurityUpdate reported
+-- NON_COMPLIANT). It closes as 'installed', 'not_applicable', 'unknown_state' (the next version's
+-- state is Unknown), 'compliant', 'instance_deleted', 'not_recorded' (a ResourceNotRecorded item:
+-- recording stopped) or 'not_reported'; only 'installed' is a remediation (is_remediated).
 -- Durations in days are DuckDB's epoch(interval) / 86400: whole days and the rest, added as doubles.
 -- Reads: temp views patch_state, instance_compliance.
 with
@@ -12,9 +15,11 @@ instance_versions as (select * from instance_compliance),
 seen as (
     select
         *,
-        state in ('Missing', 'Failed', 'InstalledPendingReboot', 'InstalledRejected')
-            or (state = 'AvailableSecurityUpdate' and compliance_status = 'NON_COMPLIANT')
-            as is_non_compliant,
+        coalesce(
+            state in ('Missing', 'Failed', 'InstalledPendingReboot', 'InstalledRejected')
+            or (state = 'AvailableSecurityUpdate' and compliance_status = 'NON_COMPLIANT'),
+            false
+        ) as is_non_compliant,
         case severity
             when 'CRITICAL' then 5 when 'HIGH' then 4 when 'MEDIUM' then 3 when 'LOW' then 2
             when 'INFORMATIONAL' then 1 when 'UNSPECIFIED' then 0
@@ -104,10 +109,12 @@ episodes as (
     from numbered
     group by account_id, aws_region, instance_id, patch_id, episode_no
 ),
-tombstones as (
-    select account_id, aws_region, instance_id, valid_from, ci_id
+instance_ends as (
+    select
+        account_id, aws_region, instance_id, valid_from, ci_id,
+        case when is_deleted then 'instance_deleted' else 'not_recorded' end as end_reason
     from instance_versions
-    where is_deleted
+    where is_deleted or not coalesce(is_recorded, true)
 ),
 closed as (
     select
@@ -118,8 +125,10 @@ closed as (
                 then 'installed'
             when e.next_valid_from = e.closed_at and e.next_state = 'NotApplicable'
                 then 'not_applicable'
+            when e.next_valid_from = e.closed_at and e.next_state = 'Unknown'
+                then 'unknown_state'
             when e.next_valid_from = e.closed_at then 'compliant'
-            when t.ci_id is not null then 'instance_deleted'
+            when t.ci_id is not null then t.end_reason
             else 'not_reported'
         end as close_reason,
         case when e.next_valid_from = e.closed_at then e.next_state end as closed_state,
@@ -128,7 +137,7 @@ closed as (
             else t.ci_id
         end as closed_ci_id
     from episodes as e
-    left join tombstones as t
+    left join instance_ends as t
         on t.account_id = e.account_id
         and t.aws_region = e.aws_region
         and t.instance_id = e.instance_id

@@ -1,4 +1,5 @@
-"""One local SparkSession for the whole test session, and the shared DuckDB-vs-Spark fixtures.
+"""One local SparkSession for the whole test session, and the shared DuckDB-vs-Spark fixtures:
+one fleet (warehouse, DuckDB lake, export) and one Spark build of its export, each made once.
 
 Spark needs a JRE and pyspark (`pip install -e '.[test,spark]'`, tests/run.sh installs the JRE).
 Without them these tests are skipped, except under CI=true, where they fail.
@@ -6,11 +7,12 @@ Without them these tests are skipped, except under CI=true, where they fail.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
 import pytest
-from sparkkit import write_edge_files
+from sparkkit import TEST_CONF, TEST_SQL_CONF, write_edge_files
 
 from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
@@ -37,8 +39,7 @@ def spark():
         pytest.skip(missing)
     from patchtrail.spark.session import spark_session
 
-    session = spark_session("local[2]", app_name="patchtrail-tests",
-                            conf={"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"})
+    session = spark_session("local[2]", app_name="patchtrail-tests", conf=TEST_CONF)
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -57,3 +58,28 @@ def fleet(tmp_path_factory):
     publish_parquet(wh, str(root / "duckdb-lake"))
     export_landing(wh, str(root / "export"))
     return {"root": root, "warehouse": wh, "edges": edges}
+
+
+#: The views of a Spark build the tests compare with the warehouse (kept past later builds).
+BUILD_VIEWS = ("patch_state", "instance_compliance")
+
+
+@pytest.fixture(scope="session")
+def export_build(spark, fleet, tmp_path_factory):
+    """`patchtrail spark build --export` of the fleet's export, in this process, once: its
+    arguments, lake, JSON summary and the job's history views (checkpointed, so a later build in
+    the session does not replace them)."""
+    from typer.testing import CliRunner
+
+    from patchtrail.cli import app
+
+    lake = tmp_path_factory.mktemp("spark-build") / "lake"
+    args = ["spark", "build", "--export", str(fleet["root"] / "export"), "--out", str(lake),
+            "--master", "local[2]"]
+    first = CliRunner().invoke(app, args)
+    for key, value in TEST_SQL_CONF.items():  # the CLI's session settings apply to this session too
+        spark.conf.set(key, value)
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.output.strip().splitlines()[-1])
+    views = {name: spark.table(name).localCheckpoint(eager=True) for name in BUILD_VIEWS}
+    return {"args": args, "lake": lake, "summary": summary, "views": views}

@@ -59,27 +59,27 @@ def spark_rows(spark, frame) -> list[tuple]:
     return sorted(rows, key=repr)
 
 
-def test_spark_from_the_landed_export_gives_the_warehouse_history_and_lake(spark, fleet, tmp_path):
-    inputs, policy = Inputs.from_export(spark, str(fleet["root"] / "export"))
-    result = run(spark, inputs, policy, str(tmp_path / "lake"))
+def test_spark_from_the_landed_export_gives_the_warehouse_history_and_lake(spark, fleet, export_build):
+    # the build: `patchtrail spark build --export` (Inputs.from_export, then run), once per session
+    summary, views, lake = export_build["summary"], export_build["views"], export_build["lake"]
     wh = fleet["warehouse"]
-    assert result.rejected == 0  # the export holds landed items only
+    assert summary["rejected"] == 0  # the export holds landed items only
     # history at full (microsecond) precision, straight from the job's views
     for name in ("patch_state", "instance_compliance"):
         want = sorted(duckdb_rows(wh, f"select * from history.{name}"), key=repr)  # noqa: S608
-        assert spark_rows(spark, spark.table(name)) == want, name
+        assert spark_rows(spark, views[name]) == want, name
     assert len(want) > 20
     # the edge cases are in: a deletion, a ResourceNotRecorded item, two items at one capture time
-    statuses = {r[0] for r in spark.sql("select item_status from instance_compliance").collect()}
+    statuses = {r[0] for r in views["instance_compliance"].select("item_status").collect()}
     assert {"ResourceDeleted", "ResourceNotRecorded", "ResourceDiscovered", "OK"} <= statuses
     # every lake dataset, file types included
-    counts = assert_lakes_equal(tmp_path / "lake", fleet["root"] / "duckdb-lake")
+    counts = assert_lakes_equal(lake, fleet["root"] / "duckdb-lake")
     assert all(counts[n] for n in counts if n != "sla_breaches")
-    manifest = json.loads((tmp_path / "lake" / "_manifest.json").read_text())
+    manifest = json.loads((lake / "_manifest.json").read_text())
     assert manifest["engine"] == "spark" and manifest["sla"]["policy_name"] == "internal"
 
     # the five seed queries, over the patch lists the Spark job published
-    files, _ = manifest_files(tmp_path / "lake", "patch_lists_by_item")
+    files, _ = manifest_files(lake, "patch_lists_by_item")
     spark.read.parquet(*files).createOrReplaceTempView("patch_lists_by_item")
     for name, (macro, params) in SEED.items():
         want = sorted(duckdb_rows(wh, f"select * from {macro}"), key=repr)  # noqa: S608
@@ -99,7 +99,10 @@ def test_spark_reading_config_files_and_lake_exports_itself_gives_the_same_lake(
     landed = duckdb_rows(fleet["warehouse"], "select ci_id from landing.configuration_items")
     assert sorted(r["ci_id"] for r in spark.table("configuration_items").collect()) == [r[0] for r in landed]
     rejected = [r["reason"] for r in spark.table("rejected_records").collect()]
-    assert rejected == ["patch 'KB1' has unknown PatchState 'Exploded'"]
+    assert rejected == ["AWS:ComplianceItem.Content has no Patch map (keys: 'Inventory')"]
+    assert rejected == [r[0] for r in duckdb_rows(fleet["warehouse"], "select reason from landing.rejected_records")]
+    unknown = spark.sql("select patch_id, raw_state from patch_observations where state = 'Unknown'").collect()
+    assert sorted(tuple(r) for r in unknown) == [("KB1", "Exploded"), ("KB6", "Exploded"), ("KBD", "")]
     assert result.items == len(landed)
     # raw files carry no recording time: the job's run stands in for it
     assert_lakes_equal(tmp_path / "lake", root / "duckdb-lake", drop=("recorded_at",))

@@ -26,7 +26,8 @@ raw as (
         cast(:recorded_at as timestamp) as ingested_at,
         cast(null as string) as ci_id_given,
         cast(null as timestamp) as captured_at_given,
-        cast(null as timestamp) as event_time_given
+        cast(null as timestamp) as event_time_given,
+        cast(null as string) as content_sha256_given
     from rows
 )
 select * from raw

@@ -14,7 +14,7 @@ versions as (
         failed_count, not_applicable_count, available_security_update_count,
         non_compliant_critical_count, non_compliant_high_count, non_compliant_medium_count,
         non_compliant_low_count, non_compliant_informational_count,
-        non_compliant_unspecified_count,
+        non_compliant_unspecified_count, unknown_count, is_recorded,
         date_format(valid_from, 'yyyy-MM') as valid_from_month
     from history
 )

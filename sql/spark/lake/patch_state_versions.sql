@@ -9,7 +9,7 @@ versions as (
     select
         account_id, aws_region, instance_id, patch_id, valid_from, ci_id, recorded_at,
         state, compliance_status, severity, vendor_severity, classification, title,
-        installed_at, cve_ids, baseline_id, patch_group,
+        installed_at, cve_ids, baseline_id, patch_group, raw_state, installed_time_raw,
         date_format(valid_from, 'yyyy-MM') as valid_from_month
     from history
 )
