@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from patchtrail import model_docs
+from patchtrail.devkit.simulator import simulate_to_dir
+from patchtrail.ingest import ingest_files
 from patchtrail.model_docs import Model, columns_of, load_models, render
 from patchtrail.warehouse import apply_schema, connect
 from patchtrail.warehouse.check import REBUILD_CHECK, SQL_CHECKS
@@ -60,17 +62,31 @@ def con():
     con.close()
 
 
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """A small real warehouse: a simulated fleet, landed from Config files and then Lake copies."""
+    root = tmp_path_factory.mktemp("model_docs")
+    simulate_to_dir(root / "data", accounts=1, regions=2, instances=3, days=25, seed=5)
+    warehouse = root / "w.duckdb"
+    ingest_files([root / "data" / "config"], warehouse=warehouse)
+    ingest_files([root / "data"], warehouse=warehouse)
+    con = connect(warehouse, read_only=True)
+    yield con
+    con.close()
+
+
+def _relation(model: Model, *args: str) -> str:
+    """What to select from: the object, or the macro called with `args`."""
+    return f"{model.name}({', '.join(args)})" if model.kind == "macro" else model.name
+
+
 def _duckdb_type(name: str) -> str:
     """A DuckDB type as the model files spell it (lower case, timestamptz)."""
     return name.lower().replace("timestamp with time zone", "timestamptz")
 
 
 def _actual_columns(con, model: Model) -> list[tuple[str, str]]:
-    if model.kind == "macro":
-        args = ", ".join(f"null::{p.type}" for p in model.parameters)
-        relation = f"{model.name}({args})"
-    else:
-        relation = model.name
+    relation = _relation(model, *(f"null::{p.type}" for p in model.parameters))
     rows = con.execute(f"describe select * from {relation}").fetchall()  # noqa: S608 (names from the models)
     return [(r[0], _duckdb_type(r[1])) for r in rows]
 
@@ -127,6 +143,18 @@ def test_key_and_grain(name):
     assert model.grain and not model.grain.endswith("."), name
     assert [k for k in model.key if k not in columns] == [], f"{name}: key columns not in its columns"
     assert len(set(model.key)) == len(model.key), name
+
+
+@pytest.mark.parametrize("name", sorted(n for n, m in MODELS.items() if m.key))
+def test_the_key_is_unique_in_a_real_warehouse(simulated, name):
+    model = MODELS[name]
+    assert all(p.type == "timestamptz" for p in model.parameters), "give the macro's arguments here"
+    relation = _relation(model, *("now()" for _ in model.parameters))
+    key = ", ".join(model.key)
+    duplicates = simulated.execute(
+        f"select {key}, count(*) as rows from {relation} group by all having count(*) > 1 limit 5"  # noqa: S608
+    ).fetchall()
+    assert duplicates == [], f"{name}: key ({key}) is not unique"
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
