@@ -142,7 +142,7 @@ def _code_list(names: tuple[str, ...]) -> str:
 
 
 def render_model(model: Model) -> str:
-    """One object's section: heading, prose, grain/key/checks, and its columns."""
+    """One object's section: heading, kind/grain/key/checks, prose, and its columns."""
     if not model.description:
         raise ModelError(f"{model.name}: a model with its own section needs a description")
     description = model.description
@@ -154,7 +154,7 @@ def render_model(model: Model) -> str:
         facts.append(f"- Key: ({_code_list(model.key)}).")
     if model.invariants:
         facts.append(f"- Checked by `patchtrail check`: {_code_list(model.invariants)}.")
-    parts = [f"### {model.signature}", "", description, "", *facts]
+    parts = [f"### {model.signature}", "", *facts, "", description]
     if model.columns:
         parts += ["", "| column | type | meaning |", "|---|---|---|"]
         parts += [f"| {c.name} | {c.type} | {c.meaning} |" for c in model.columns]
