@@ -7,12 +7,12 @@ models):
     name: history.patch_state          # schema.object (the sample-query macros: no schema, main)
     kind: table                        # table, view or macro (a table macro)
     parameters: [{name, type}]         # macros only, in order
-    description: |                     # Markdown prose
-    grain: one row per ...             # what one row is
+    grain: one row per ...             # what one row is (no final full stop)
     key: [account_id, ...]             # the columns that identify a row (may be empty)
     same_columns_as: history.x         # instead of columns: the object has x's columns
-    columns: [{name, type, meaning}]   # in the object's order, types as DuckDB spells them
     invariants: [one_current_version]  # the `patchtrail check` invariants that test it
+    description: |                     # Markdown prose
+    columns: [{name, type, meaning}]   # in the object's order, types as DuckDB spells them
 
 `sql/warehouse/warehouse.md.tmpl` holds the prose that is not about one object; a line
 `<!-- model: NAME -->` in it becomes that object's section, and a line
