@@ -17,13 +17,15 @@ import os
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from patchtrail.errors import InvalidInput
 
 
 class Settings(BaseSettings):
@@ -50,6 +52,10 @@ class Settings(BaseSettings):
     lake_timeout_seconds: float | None = Field(None, description="Cancel Lake queries after this.")
     lake_price_per_gb: float = Field(0.005, ge=0, description="USD per GB scanned, for estimates.")
     s3_endpoint_url: str | None = Field(None, description="S3 endpoint override (e.g. moto).")
+    duckdb_memory_limit: str | None = Field(
+        None, pattern=r"^\d+(\.\d+)? ?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB's memory_limit for every warehouse connection (e.g. '2GB'): DuckDB "
+                    "spills to temporary files past it. Default: DuckDB's own, 80% of RAM.")
     aws_max_attempts: int = Field(8, ge=1, le=20, description="Attempts per AWS request (botocore's "
                                   "standard retry mode); flow tasks then retry transient failures "
                                   "again, with longer backoff.")
@@ -72,5 +78,14 @@ def config_file() -> Path:
 
 @cache
 def settings() -> Settings:
-    """The settings of this process (read once)."""
-    return Settings()
+    """The settings of this process (read once). A bad value is an InvalidInput naming the
+    setting and where it can come from, in one line (not pydantic's report)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]) or "?"
+        where = f"PATCHTRAIL_{name.upper()} or {config_file()}"
+        shown = "" if "url" in name else f"; got {str(first.get('input'))[:40]!r}"
+        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise InvalidInput(f"setting {name} ({where}): {first['msg']}{shown}{more}") from None

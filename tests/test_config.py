@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,33 @@ def test_the_cli_reads_the_config_file(tmp_path):
     done = subprocess.run([sys.executable, "-m", "patchtrail.cli", "status"], cwd=tmp_path,
                           capture_output=True, text=True)
     assert done.returncode == 1 and "configured.duckdb: no warehouse here" in done.stderr
+
+
+@pytest.mark.parametrize("where,setting,value,expected", [
+    ("env", "PATCHTRAIL_LAKE_MAX_WINDOWS", "0", "lake_max_windows"),
+    ("env", "PATCHTRAIL_DUCKDB_MEMORY_LIMIT", "lots", "duckdb_memory_limit"),
+    ("toml", "warehose", "'typo.duckdb'", "warehose"),
+])
+def test_a_bad_setting_is_one_line_naming_it_and_exit_1(tmp_path, where, setting, value, expected):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATCHTRAIL_")}
+    if where == "env":
+        env[setting] = value
+    else:
+        (tmp_path / "patchtrail.toml").write_text(f"{setting} = {value}\n")
+    done = subprocess.run([sys.executable, "-m", "patchtrail.cli", "status"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in done.stderr and lines[0].startswith("Error: setting "), done.stderr
+    assert expected in lines[0] and len(lines) <= 2, done.stderr
+
+
+def test_the_memory_limit_reaches_every_connection(tmp_path):
+    code = ("from patchtrail.warehouse.connect import connect, connect_reader\n"
+            "w = connect(r'%s'); print(w.execute(\"select current_setting('memory_limit')\").fetchone()[0]); w.close()\n"
+            "r = connect_reader(r'%s'); print(r.execute(\"select current_setting('memory_limit')\").fetchone()[0])\n"
+            ) % (tmp_path / "w.duckdb", tmp_path / "w.duckdb")
+    env = {**os.environ, "PATCHTRAIL_DUCKDB_MEMORY_LIMIT": "1GB"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["953.6 MiB", "953.6 MiB"]

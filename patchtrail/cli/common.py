@@ -42,8 +42,17 @@ def main(version: Annotated[bool | None, typer.Option(
 
 
 def from_settings(name: str):
-    """An option callback: when the option is not given, use the setting (toml/env/default)."""
-    return lambda value: getattr(settings(), name) if value is None else value
+    """An option callback: when the option is not given, use the setting (toml/env/default).
+    It runs while the command line is parsed, before `cli_errors`: a bad setting is one line."""
+    def callback(value):
+        if value is not None:
+            return value
+        try:
+            return getattr(settings(), name)
+        except PatchtrailError as exc:
+            console.error(str(exc), hint=exc.hint)
+            raise typer.Exit(ExitCode.ERROR) from None
+    return callback
 
 
 Warehouse = Annotated[Path | None, typer.Option(

@@ -98,6 +98,11 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
 
 
 def _open(target: str, *, read_only: bool, config: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    from patchtrail.config import settings  # here, not at import: the settings model is not needed before
+
+    limit = settings().duckdb_memory_limit
+    if limit:
+        config = {**config, "memory_limit": limit}
     try:
         return duckdb.connect(target, read_only=read_only, config=config)
     except duckdb.IOException as exc:
