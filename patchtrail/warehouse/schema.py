@@ -7,7 +7,7 @@ from functools import cache
 
 import duckdb
 
-from patchtrail.settings import SQL_DIR
+from patchtrail.warehouse import sql
 
 #: Every object of the warehouse, in the order it must be created (each file creates one).
 SCHEMA_OBJECTS = (
@@ -65,15 +65,6 @@ SCHEMA_OBJECTS = (
 )
 
 
-@cache
-def load_sql(name: str) -> str:
-    """The text of `sql/warehouse/<name>.sql` (names are fixed in code, never user input)."""
-    path = (SQL_DIR / "warehouse" / f"{name}.sql").resolve()
-    if SQL_DIR.resolve() not in path.parents:
-        raise ValueError(f"SQL name {name!r} escapes the sql/ folder")
-    return path.read_text()
-
-
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every schema object that does not exist yet; replace views and macros.
 
@@ -87,7 +78,7 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     except duckdb.CatalogException:
         pass
     for name in SCHEMA_OBJECTS:
-        con.execute(load_sql(name))
+        sql.run(con, name)
     con.execute("create schema if not exists meta")
     con.execute(f"create or replace view meta.schema_version as select '{fingerprint}' as fingerprint")
 
@@ -97,5 +88,5 @@ def schema_fingerprint() -> str:
     """Hex SHA-256 of the schema files' names and texts, in build order."""
     digest = hashlib.sha256()
     for name in SCHEMA_OBJECTS:
-        digest.update(f"{name}\n{load_sql(name)}\n".encode())
+        digest.update(f"{name}\n{sql.load(name)}\n".encode())
     return digest.hexdigest()
