@@ -19,7 +19,7 @@ from patchtrail.publish.exports import export, object_rows
 from patchtrail.queries import run_seed_query
 from patchtrail.warehouse import connect
 from patchtrail.warehouse.connect import connect_reader
-from patchtrail.warehouse.schema import load_sql
+from patchtrail.warehouse.sql import load as load_sql
 
 FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+1+2", "-2+3", "@SUM(A1)", "\tTab",
             "\rReturn", "'quoted already", "=cmd|' /C calc'!A0"]

@@ -26,13 +26,13 @@ def day(n: int, states: dict[str, str], *, instance: str = "i-0a1b2c3d4e5f67890"
 @pytest.fixture
 def steps(monkeypatch):
     ran: list[str] = []
-    real = history.run_sql
+    real = history.sql.run
 
     def recording(con, name, **parameters):
         ran.append(name)
         return real(con, name, **parameters)
 
-    monkeypatch.setattr(history, "run_sql", recording)
+    monkeypatch.setattr(history.sql, "run", recording)
     return ran
 
 

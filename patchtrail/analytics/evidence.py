@@ -46,8 +46,7 @@ from patchtrail import validate
 from patchtrail.analytics.policy import DEFAULT_POLICY, Policy, resolve_policy
 from patchtrail.errors import InvalidInput
 from patchtrail.publish.atomic import folder_lock, fsync_dir, fsync_file, leftovers, temporary_path
-from patchtrail.warehouse import connect
-from patchtrail.warehouse.schema import load_sql
+from patchtrail.warehouse import connect, sql
 
 #: Data files of a pack, in the order they are written: (name, SQL file under sql/warehouse/).
 DATASETS = (
@@ -139,12 +138,10 @@ def _write_pack(con: duckdb.DuckDBPyConnection, out: Path, *, warehouse: Path | 
     queries = []
     (out / "sql").mkdir()
     for name, sql_name in DATASETS:
-        text = load_sql(sql_name)
-        if name == "provenance":
-            bound = {"ci_ids": sorted(cited)}
-        else:
-            bound = {k: v for k, v in parameters.items() if f"${k}" in text}
-        table = con.sql(text, params=bound).to_arrow_table()
+        text = sql.load(sql_name)
+        given = {"ci_ids": sorted(cited)} if name == "provenance" else parameters
+        bound = sql.bound(text, given, name=f"{sql_name}.sql") or {}
+        table = sql.query(con, sql_name, **given).to_arrow_table()
         table = table.replace_schema_metadata(None)
         if name != "provenance":
             for column in CITED_COLUMNS:
@@ -387,8 +384,8 @@ def _policy_json(policy: Policy) -> dict[str, Any]:
 def _fingerprint(con: duckdb.DuckDBPyConnection, known: datetime | None,
                  warehouse: Path | str) -> dict[str, Any]:
     """What the pack was computed from: the items known, their hash, the loads, the register."""
-    row = con.execute(load_sql("marts/evidence/fingerprint"),
-                      {"known_at": known if known is not None else "infinity"}).fetchall()[0]
+    row = sql.query(con, "marts/evidence/fingerprint",
+                    known_at=known if known is not None else "infinity").fetchall()[0]
     names = ("items", "items_sha256", "instances", "last_load_id", "last_ingested_at",
              "loads_succeeded", "source_objects", "lake_queries", "waivers_sha256")
     facts = dict(zip(names, row, strict=True))

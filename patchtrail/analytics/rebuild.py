@@ -23,19 +23,14 @@ import orjson
 
 from patchtrail.errors import PatchtrailError
 from patchtrail.settings import BATCH_ITEMS
-from patchtrail.warehouse import apply_schema, connect, scalar
+from patchtrail.warehouse import apply_schema, connect, scalar, sql
 from patchtrail.warehouse.history import mark_all_affected, merge_history
 from patchtrail.warehouse.land import record_load, record_rejected
-from patchtrail.warehouse.restage import LANDED, restage
+from patchtrail.warehouse.restage import restage
 
 #: The tables derived from landing, emptied and rebuilt (fixed names, in dependency order).
 DERIVED_TABLES = ("marts.patch_lists_by_item", "history.patch_state", "history.instance_compliance",
                   "staging.patch_observations", "staging.instance_snapshots")
-#: The variant in use of every landed item (the smallest content_sha256 per ci_id), streamed a
-#: batch at a time so memory stays bounded by the batch whatever the size of landing.
-_LANDED = LANDED + """
-    qualify row_number() over (partition by ci_id order by coalesce(content_sha256, '')) = 1
-"""
 
 
 class RebuildError(PatchtrailError):
@@ -113,21 +108,19 @@ def _rebuild(con: duckdb.DuckDBPyConnection, load_id: int,
                 "(account_id varchar, aws_region varchar, instance_id varchar)")
     mark_all_affected(con)
     instances = merge_history(con, from_load=0)
-    counts = con.execute("""
-        select (select count(*) from staging.patch_observations),
-               (select count(*) from history.instance_compliance),
-               (select count(*) from history.patch_state)
-    """).fetchall()[0]
+    counts = sql.query(con, "history/rebuild_counts").fetchall()[0]
     return RebuildSummary(load_id=load_id, items=done, patch_observations=int(counts[0]),
                           instances=instances, instance_versions=int(counts[1]),
                           patch_versions=int(counts[2]), seconds=0.0, refused=refused)
 
 
 def _landed_batches(con: duckdb.DuckDBPyConnection, size: int) -> Iterator[list[tuple]]:
-    """Landed rows a batch at a time, streamed on a second cursor (the first one is writing)."""
+    """The variant in use of every landed item (sql/warehouse/landing/rebuild_items.sql) a batch
+    at a time, streamed on a second cursor (the first one is writing), so memory stays bounded by
+    the batch whatever the size of landing."""
     reader = con.cursor()
     try:
-        batches = reader.sql(_LANDED).to_arrow_reader(size)
+        batches = sql.query(reader, "landing/rebuild_items").to_arrow_reader(size)
         for batch in batches:
             columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
             yield list(zip(*columns, strict=True))

@@ -8,7 +8,7 @@ import duckdb
 
 from patchtrail import validate
 from patchtrail.analytics.policy import DEFAULT_POLICY, Policy, resolve_policy
-from patchtrail.warehouse.schema import load_sql
+from patchtrail.warehouse import sql
 
 
 def sla_report(con: duckdb.DuckDBPyConnection, *, as_of: datetime | str | None = None,
@@ -30,7 +30,5 @@ def sla_report(con: duckdb.DuckDBPyConnection, *, as_of: datetime | str | None =
     known = known_at_time or "infinity"
     chosen = resolve_policy(con, policy)
     name = "marts/evidence/sla_breaches" if breaches_only else "marts/evidence/sla_status"
-    cursor = con.execute(load_sql(name), {"as_of": moment, "known_at": known,
-                                          "thresholds": chosen.thresholds()})
-    columns = [d[0] for d in cursor.description]
-    return chosen, columns, cursor.fetchall()
+    relation = sql.query(con, name, as_of=moment, known_at=known, thresholds=chosen.thresholds())
+    return chosen, relation.columns, relation.fetchall()

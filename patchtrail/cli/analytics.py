@@ -235,14 +235,13 @@ def waivers_list(
     Example: patchtrail waivers list --as-of 2026-03-31
     """
     from patchtrail.as_of import resolve_as_of
-    from patchtrail.warehouse.schema import load_sql
+    from patchtrail.warehouse import sql
 
     con = open_existing(warehouse)
     try:
         moment = resolve_as_of(con, as_of)
-        cursor = con.execute(load_sql("marts/evidence/waivers"), {"as_of": moment})
-        columns = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
+        relation = sql.query(con, "marts/evidence/waivers", as_of=moment)
+        columns, rows = relation.columns, relation.fetchall()
     finally:
         con.close()
     if fmt == "table":
@@ -262,15 +261,11 @@ def policies_list(fmt: Format = TextFormat.table, warehouse: Warehouse = None) -
 
     Example: patchtrail policies list
     """
+    from patchtrail.warehouse import sql
+
     con = open_existing(warehouse)
     try:
-        rows = con.execute("""
-            select policy_name, severity_source,
-                string_agg(severity || ' ' || max_days || ' d', ', ' order by list_position(
-                    ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNSPECIFIED'], severity)),
-                any_value(source)
-            from marts.sla_policies group by policy_name, severity_source order by policy_name
-        """).fetchall()
+        rows = sql.query(con, "analytics/policy_thresholds").fetchall()
     finally:
         con.close()
     console.print_rows(["policy", "severity_source", "max_days", "source"], rows, fmt=fmt,

@@ -28,7 +28,7 @@ from patchtrail.ingest.workers import WorkerPool, plan_groups, worker_count
 from patchtrail.run import ObjectResult, Run, RunSummary
 from patchtrail.settings import CHUNK_ITEMS
 from patchtrail.sources.base import Listing, Source, SourceObject
-from patchtrail.warehouse import apply_schema, connect
+from patchtrail.warehouse import apply_schema, connect, sql
 from patchtrail.warehouse.land import recorded_objects
 
 log = logging.getLogger("patchtrail")
@@ -128,17 +128,14 @@ def new_objects(source: Source, listing: Listing, warehouse: Path | str) -> list
 
 def fleet_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The one-row marts.fleet_summary as a dict."""
-    rows = _dicts(con.execute("select * from marts.fleet_summary"))
+    rows = sql.rows(con, "summary/fleet")
     return rows[0] if rows else {}
 
 
 def summarise_fleet(con: duckdb.DuckDBPyConnection, summary: RunSummary, *, top: int = 10) -> None:
     """Fill a run summary's fleet figures and its `top` least compliant accounts."""
     summary.fleet = fleet_summary(con)
-    summary.top_accounts = _dicts(con.execute(
-        "select * from marts.account_summary where non_compliant > 0 "
-        "order by compliance_pct, missing_critical_patches desc, missing_high_patches desc, "
-        "account_id limit ?", [top]))
+    summary.top_accounts = sql.rows(con, "summary/top_accounts", top=top)
 
 
 def _reader(source: Source):
@@ -155,8 +152,3 @@ def _payload(source: Source, obj: SourceObject) -> bytes | None:
     """The first bytes of a rejected object, kept with its reason (when the source can say)."""
     head = getattr(source, "head", None)
     return head(obj) if head else None
-
-
-def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

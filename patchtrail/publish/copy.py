@@ -34,7 +34,7 @@ import duckdb
 import patchtrail
 from patchtrail.errors import InvalidInput, PatchtrailError
 from patchtrail.publish.atomic import folder_lock, fsync_dir, fsync_file, leftovers, temporary_path
-from patchtrail.warehouse import connect, load_sql, scalar
+from patchtrail.warehouse import connect, scalar, sql
 from patchtrail.warehouse.connect import connect_reader
 
 _SETTING = "published_copy (PATCHTRAIL_PUBLISHED_COPY, patchtrail.toml, or --out)"
@@ -146,7 +146,7 @@ def _warehouse_identity(con: duckdb.DuckDBPyConnection) -> str:
         if not (re.fullmatch(r"[0-9a-f-]{36}", values["warehouse_id"])
                 and re.fullmatch(r"[0-9T:.Z-]{27}", values["created_at"])):
             raise ValueError(f"unexpected identity values {values}")  # only ours reach the SQL
-        con.execute(load_sql("meta/warehouse_identity").format(**values))
+        con.execute(sql.load("meta/warehouse_identity").format(**values))
     return scalar(con, "select warehouse_id from meta.warehouse_identity")
 
 
@@ -213,11 +213,10 @@ def _copy_file(source: Path, temporary: Path) -> None:
 def _record_publication(temporary: Path, identity: str, source: Path, last: int | None) -> None:
     con = connect(temporary)
     try:
-        con.execute(load_sql("meta/publication"))
-        con.execute(load_sql("meta/record_publication"), {
-            "warehouse_id": identity, "warehouse_path": str(source.resolve()),
-            "published_at": datetime.now(UTC), "last_load_id": last,
-            "patchtrail_version": patchtrail.__version__})
+        sql.run(con, "meta/publication")
+        sql.run(con, "meta/record_publication", warehouse_id=identity,
+                warehouse_path=str(source.resolve()), published_at=datetime.now(UTC),
+                last_load_id=last, patchtrail_version=patchtrail.__version__)
         con.execute("checkpoint")
     finally:
         con.close()

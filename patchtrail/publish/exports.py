@@ -29,8 +29,8 @@ from patchtrail import validate
 from patchtrail.errors import InvalidInput
 from patchtrail.publish.atomic import folder_lock, fsync_dir, fsync_file, leftovers, temporary_path
 from patchtrail.queries import SEED_QUERIES, run_seed_query
+from patchtrail.warehouse import sql
 from patchtrail.warehouse.connect import connect_reader
-from patchtrail.warehouse.schema import load_sql
 
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
 FORMATS = ("csv", "xlsx")
@@ -127,11 +127,11 @@ def _copy_csv(warehouse: Path | str, name: str, path: Path, *, instance_id: str 
     """COPY the rows of `name` to `path` on a reader allowed to write `path` only."""
     con = connect_reader(warehouse, allowed_paths=[path])
     try:
-        con.execute(load_sql("exports/csv_cells"))
+        sql.run(con, "exports/csv_cells")
         seed = SEED_QUERIES.get(name.removesuffix(".sql"))
         if seed is None:
             _check_object(con, name)
-            done = con.execute(load_sql("exports/table_csv"), {"table": name, "path": str(path)})
+            done = sql.run(con, "exports/table_csv", table=name, path=str(path))
         else:
             # the checks and messages of `patchtrail query` (no row is read), then the same query
             run_seed_query(con, name, instance_id=instance_id, start=start, end=end, limit=0)

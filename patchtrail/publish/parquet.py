@@ -41,7 +41,7 @@ from patchtrail.publish.lake import (
     publish,
 )
 from patchtrail.publish.sla import sla_parameters
-from patchtrail.warehouse import connect, load_sql, scalar
+from patchtrail.warehouse import connect, scalar, sql
 
 #: The SLA datasets (sql/warehouse/publish/<name>.sql), evaluated under the publish's policy.
 SLA_DATASETS = ("sla_status", "sla_breaches")
@@ -159,8 +159,9 @@ class DuckDBDataset:
                  params: dict[str, Any] | None) -> None:
         self.con, self.files, self.ds = con, files, ds
         self.table = f"lake_{ds.name}"
-        con.execute(f"create or replace temp table {self.table}_raw as "  # noqa: S608 (fixed SQL)
-                    f"{load_sql('publish/' + ds.name)}", params or None)
+        text = sql.load(f"publish/{ds.name}")
+        con.execute(f"create or replace temp table {self.table}_raw as {text}",  # noqa: S608 (fixed SQL)
+                    sql.bound(text, params or {}, name=f"publish/{ds.name}.sql"))
         columns = con.execute(f"describe {self.table}_raw").fetchall()
         times = [name for name, kind, *_ in columns if kind.startswith("TIMESTAMP")]
         replace = (" replace (" + ", ".join(f"date_trunc('millisecond', \"{c}\") as \"{c}\"" for c in times)

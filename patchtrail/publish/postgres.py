@@ -18,7 +18,8 @@ from pathlib import Path
 from patchtrail.analytics.policy import DEFAULT_POLICY
 from patchtrail.errors import InvalidInput
 from patchtrail.publish.sla import SlaParameters, sla_parameters
-from patchtrail.warehouse import connect, load_sql
+from patchtrail.warehouse import connect
+from patchtrail.warehouse import sql as warehouse_sql
 
 #: What is published: (table name in PostgreSQL, DuckDB query; None: sql/warehouse/publish/<name>.sql).
 TABLES = (
@@ -73,8 +74,8 @@ def publish_postgres(warehouse: Path | str, dsn: str, *, schema: str = "patchtra
                 pg.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(incoming)))
                 pg.execute(sql.SQL("create schema {}").format(sql.Identifier(incoming)))
                 for name, query in TABLES:
-                    text = query or load_sql(f"publish/{name}")
-                    cursor = duck.execute(text, {k: v for k, v in bound.items() if f"${k}" in text} or None)
+                    cursor = (duck.execute(query) if query
+                              else warehouse_sql.run(duck, f"publish/{name}", **bound))
                     columns = [(d[0], _TYPES.get(str(d[1]).upper(), "text")) for d in cursor.description]
                     target = sql.Identifier(incoming, name)
                     pg.execute(sql.SQL("create table {} ({})").format(target, sql.SQL(", ").join(

@@ -23,7 +23,7 @@ import jinja2
 from patchtrail.analytics.policy import DEFAULT_POLICY, resolve_policy
 from patchtrail.as_of import resolve_as_of
 from patchtrail.publish.chart import Series, line_chart
-from patchtrail.warehouse import connect, load_sql, scalar
+from patchtrail.warehouse import connect, sql
 
 TEMPLATE = resources.files("patchtrail.publish") / "report.html.j2"
 #: Column headers as people read them (a column not listed keeps its name).
@@ -95,13 +95,13 @@ def write_report(warehouse: Path | str, out: Path | str, *, as_of: str | datetim
         previous = moment - period
         params = {"as_of": moment, "previous": previous, "period_start": previous,
                   "thresholds": chosen.thresholds(), "max_age_days": max_age_days}
-        data_as_of = scalar(con, "select max(captured_at) from landing.configuration_items")
-        last_load = scalar(con, "select max(load_id) from landing.loads where status = 'succeeded'")
-        daily = _rows(con, "report/daily_compliance", params)
-        missing = _rows(con, "report/daily_missing", params)
-        change = _rows(con, "report/period_change", params)
-        ttr = _rows(con, "report/time_to_remediate", params)
-        tables = {name: _rows(con, name.split(":")[0], params)
+        (freshness,) = sql.rows(con, "report/data_freshness")
+        data_as_of, last_load = freshness["data_as_of"], freshness["last_load"]
+        daily = sql.rows(con, "report/daily_compliance", **params)
+        missing = sql.rows(con, "report/daily_missing", **params)
+        change = sql.rows(con, "report/period_change", **params)
+        ttr = sql.rows(con, "report/time_to_remediate", **params)
+        tables = {name: sql.rows(con, name.split(":")[0], **params)
                   for name in {s[2] for s in SECTIONS}}
     finally:
         con.close()
@@ -164,14 +164,6 @@ def write_report(warehouse: Path | str, out: Path | str, *, as_of: str | datetim
 
 
 _SEVERITY_ORDER = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNSPECIFIED"]
-
-
-def _rows(con, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    text = load_sql(name)
-    used = {k: v for k, v in params.items() if f"${k}" in text}
-    cursor = con.execute(text, used)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _kpi(label: str, row: dict[str, Any], *, unit: str = "", digits: int = 1,

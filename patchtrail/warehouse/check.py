@@ -20,8 +20,9 @@ from typing import Any
 
 import duckdb
 
+from patchtrail.warehouse import sql
 from patchtrail.warehouse.connect import connect
-from patchtrail.warehouse.schema import apply_schema, load_sql
+from patchtrail.warehouse.schema import apply_schema
 
 #: (check name = sql/warehouse/check/<name>.sql, what it asserts)
 SQL_CHECKS = (
@@ -72,7 +73,7 @@ def check_warehouse(warehouse: Path | str, *, full: bool = False, sample: int = 
     """
     con = connect(warehouse, read_only=True)
     try:
-        con.execute(f"create or replace temp view versions as {load_sql('check/history_versions')}")
+        con.execute(f"create or replace temp view versions as {sql.load('check/history_versions')}")
         results = [_sql_check(con, name, description, examples) for name, description in SQL_CHECKS]
         results.append(_rebuild_check(con, full=full, sample=sample, examples=examples))
         return results
@@ -81,7 +82,7 @@ def check_warehouse(warehouse: Path | str, *, full: bool = False, sample: int = 
 
 
 def _sql_check(con: duckdb.DuckDBPyConnection, name: str, description: str, examples: int) -> CheckResult:
-    cursor = con.execute(load_sql(f"check/{name}"))
+    cursor = sql.run(con, f"check/{name}")
     columns = [d[0] for d in cursor.description]
     rows = cursor.fetchall()
     return CheckResult(name, description, ok=not rows, violations=len(rows),
@@ -93,11 +94,7 @@ def _rebuild_check(con: duckdb.DuckDBPyConnection, *, full: bool, sample: int,
     from patchtrail.analytics.rebuild import rebuild_connection
 
     name, description = REBUILD_CHECK
-    keys = con.execute("""
-        select distinct account_id, aws_region, instance_id
-        from landing.configuration_items
-        order by hash(account_id, aws_region, instance_id), account_id, aws_region, instance_id
-    """).fetchall()
+    keys = sql.query(con, "check/rebuild_sample").fetchall()
     total = len(keys)
     chosen = keys if full else keys[:sample]
     scope = f"{len(chosen)} of {total} instances" + ("" if full or len(chosen) == total else " (sample)")
@@ -119,8 +116,8 @@ def _rebuild_check(con: duckdb.DuckDBPyConnection, *, full: bool, sample: int,
         for table, stored_sql, sides in _COMPARISONS:
             scratch.register("stored", con.sql(stored_sql).to_arrow_table())
             try:
-                for side, sql in sides:
-                    rows = scratch.execute(sql).fetchall()
+                for side, difference_sql in sides:
+                    rows = scratch.execute(difference_sql).fetchall()
                     count += len(rows)
                     names = [d[0] for d in scratch.description]
                     differences += [{"history_table": table, "difference": side,

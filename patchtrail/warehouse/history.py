@@ -17,14 +17,11 @@ recomputation (tests/test_history.py and tests/analytics/test_history_incrementa
 
 from __future__ import annotations
 
-import re
-
 import duckdb
 
+from patchtrail.warehouse import sql
 from patchtrail.warehouse.connect import scalar
-from patchtrail.warehouse.schema import load_sql
 
-_PARAMETER = re.compile(r"\$([a-z_]+)")
 #: Temp tables a merge leaves behind (fixed names), dropped when it ends.
 _SCRATCH = ("changed_history", "append_items", "recompute_history", "append_instance_versions",
             "append_patch_changes", "recomputed_instance_compliance", "recomputed_patch_state")
@@ -43,16 +40,16 @@ def merge_history(con: duckdb.DuckDBPyConnection, *, from_load: int | None = Non
     if affected:
         if from_load is None:
             from_load = current_load_id(con)
-        run_sql(con, "history/merge_scope", from_load=from_load)
+        sql.run(con, "history/merge_scope", from_load=from_load)
         if scalar(con, "select count(*) from append_items"):
-            run_sql(con, "history/append_instance_compliance")
-            run_sql(con, "history/append_patch_state")
+            sql.run(con, "history/append_instance_compliance")
+            sql.run(con, "history/append_patch_state")
         if scalar(con, "select count(*) from recompute_history"):
-            run_sql(con, "history/stage_recomputed_history", from_load=from_load)
-            run_sql(con, "history/delete_affected_history")
-            run_sql(con, "history/merge_instance_compliance")
-            run_sql(con, "history/merge_patch_state")
-        run_sql(con, "marts/refresh_patch_lists_by_load", load_id=from_load)
+            sql.run(con, "history/stage_recomputed_history", from_load=from_load)
+            sql.run(con, "history/delete_affected_history")
+            sql.run(con, "history/merge_instance_compliance")
+            sql.run(con, "history/merge_patch_state")
+        sql.run(con, "marts/refresh_patch_lists_by_load", load_id=from_load)
         for table in _SCRATCH:
             con.execute(f"drop table if exists temp.{table}")  # fixed names
     return int(affected)
@@ -60,28 +57,9 @@ def merge_history(con: duckdb.DuckDBPyConnection, *, from_load: int | None = Non
 
 def mark_all_affected(con: duckdb.DuckDBPyConnection) -> None:
     """Treat every staged instance as affected (used by a full rebuild)."""
-    con.execute("""
-        insert into affected_instances
-        select distinct account_id, aws_region, instance_id from staging.instance_snapshots
-    """)
+    sql.run(con, "history/mark_all_affected")
 
 
 def current_load_id(con: duckdb.DuckDBPyConnection) -> int:
     """The id of the load being run: one more than the last one recorded in landing.loads."""
     return int(scalar(con, "select coalesce(max(load_id), 0) + 1 from landing.loads"))
-
-
-def run_sql(con: duckdb.DuckDBPyConnection, name: str, **parameters: object) -> None:
-    """Run each statement of `sql/warehouse/<name>.sql`, binding the `$name` parameters it uses."""
-    for statement in statements(load_sql(name)):
-        used = dict.fromkeys(_PARAMETER.findall(statement))
-        missing = [p for p in used if p not in parameters]
-        if missing:
-            raise ValueError(f"{name}.sql needs parameters {missing}")
-        con.execute(statement, {p: parameters[p] for p in used} if used else None)
-
-
-def statements(text: str) -> list[str]:
-    """The statements of a SQL file: split at semicolons that end a line (our files' style)."""
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    return [s.strip() for s in re.split(r";\s*(?:\n|$)", body) if s.strip()]

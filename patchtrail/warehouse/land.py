@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from patchtrail.warehouse import sql
 from patchtrail.warehouse.connect import scalar
-from patchtrail.warehouse.history import run_sql
-from patchtrail.warehouse.schema import load_sql
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -71,20 +70,7 @@ def start_object(con: duckdb.DuckDBPyConnection) -> None:
 
 def undo_object(con: duckdb.DuckDBPyConnection, *, load_id: int, source_refs: set[str]) -> None:
     """Remove what the current object landed so far: a bad object lands nothing at all."""
-    con.execute("delete from staging.patch_observations where ci_id in "
-                "(select ci_id from object_landed where is_staged)")
-    con.execute("delete from staging.instance_snapshots where ci_id in "
-                "(select ci_id from object_landed where is_staged)")
-    con.execute("""
-        delete from landing.configuration_items as l
-        using object_landed as o
-        where l.ci_id = o.ci_id and l.content_sha256 is not distinct from o.content_sha256
-            and l.load_id = ?
-    """, [load_id])
-    if source_refs:
-        con.execute("delete from landing.rejected_records where load_id = ? and source_ref in "
-                    "(select unnest(?::varchar[]))", [load_id, sorted(source_refs)])
-    con.execute("delete from object_landed")
+    sql.run(con, "landing/undo_object", load_id=load_id, source_refs=sorted(source_refs))
 
 
 def fill_event_ids(con: duckdb.DuckDBPyConnection, events: pa.Table) -> None:
@@ -93,13 +79,7 @@ def fill_event_ids(con: duckdb.DuckDBPyConnection, events: pa.Table) -> None:
         return
     con.register("object_events", events)
     try:
-        con.execute("""
-            update landing.configuration_items as l
-            set event_id = e.event_id, event_time = e.event_time
-            from (select ci_id, min(event_id) as event_id, min(event_time) as event_time
-                  from object_events group by ci_id) as e
-            where l.ci_id = e.ci_id and l.event_id is null
-        """)
+        sql.run(con, "landing/fill_event_ids")
     finally:
         con.unregister("object_events")
 
@@ -131,7 +111,7 @@ def land_batch(con: duckdb.DuckDBPyConnection, flat: FlatTables, *, load_id: int
     con.register("batch_instances", flat.instances)
     con.register("batch_patches", flat.patches)
     try:
-        run_sql(con, "landing/land_batch", ingested_at=ingested_at, load_id=load_id, copies=copies)
+        sql.run(con, "landing/land_batch", ingested_at=ingested_at, load_id=load_id, copies=copies)
         landed_by_ref = dict(con.execute(
             "select source_ref, count(*) from batch_new group by source_ref").fetchall())
         # variants beyond the first one an identity ever had
@@ -156,22 +136,14 @@ def resolve_conflicts(con: duckdb.DuckDBPyConnection, *, load_id: int) -> int:
 
     if not scalar(con, "select count(*) from run_conflicts"):
         return 0
-    cursor = con.execute(load_sql("landing/conflict_winners"), {"load_id": load_id})
-    rows = cursor.fetchall()
+    rows = sql.run(con, "landing/conflict_winners", load_id=load_id).fetchall()
     if not rows:
         return 0
     con.execute("create or replace temp table conflict_changed (ci_id varchar)")
     con.executemany("insert into conflict_changed values (?)", [(r[0],) for r in rows])
-    con.execute("delete from staging.patch_observations where ci_id in (select ci_id from conflict_changed)")
-    con.execute("delete from staging.instance_snapshots where ci_id in (select ci_id from conflict_changed)")
+    sql.run(con, "landing/unstage_conflicts")
     restage(con, rows)
-    con.execute("""
-        insert into affected_instances
-        select distinct account_id, aws_region, instance_id
-        from landing.configuration_items where ci_id in (select ci_id from conflict_changed)
-        except
-        select account_id, aws_region, instance_id from affected_instances
-    """)
+    sql.run(con, "landing/mark_conflicts_affected")
     return len(rows)
 
 
@@ -229,11 +201,8 @@ def _land_rejected(con: duckdb.DuckDBPyConnection, flat: FlatTables, *, load_id:
         return 0
     con.register("batch_rejected", flat.rejected)
     try:
-        con.execute("""
-            insert into landing.rejected_records
-            select ?, source, source_ref, record_ref, reason, left(payload, ?), ?::timestamptz
-            from batch_rejected
-        """, [load_id, MAX_PAYLOAD, rejected_at])
+        sql.run(con, "landing/land_rejected", load_id=load_id, max_payload=MAX_PAYLOAD,
+                rejected_at=rejected_at)
     finally:
         con.unregister("batch_rejected")
     return flat.rejected.num_rows

@@ -15,13 +15,7 @@ from typing import Any
 import duckdb
 
 from patchtrail.transforms.raw import RawItem
-
-#: The landed columns a restage reads, in this order (see `landed_as_lake_rows`).
-LANDED = """
-    select ci_id, event_id, event_time, account_id, aws_region, resource_type, resource_id,
-        item_status, captured_at, state_id, configuration_json, source, source_ref, record_ref
-    from landing.configuration_items
-"""
+from patchtrail.warehouse import sql
 
 
 @dataclass
@@ -34,7 +28,8 @@ class Restaged:
 
 
 def landed_as_lake_rows(rows: list[tuple]) -> list[RawItem]:
-    """Landed rows (as selected by LANDED) as raw items of the `lake_row` dialect."""
+    """Landed rows as raw items of the `lake_row` dialect. The rows have the columns of
+    sql/warehouse/landing/rebuild_items.sql, in that order (conflict_winners.sql has them too)."""
     items = []
     for (_, event_id, event_time, account, region, rtype, resource_id, status, captured, state_id,
          configuration, source, source_ref, record_ref) in rows:
@@ -76,12 +71,7 @@ def restage(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> Restaged:
     con.register("restage_instances", pa.Table.from_pandas(flat.instances, preserve_index=False))
     con.register("restage_patches", pa.Table.from_pandas(flat.patches, preserve_index=False))
     try:
-        con.execute("insert into staging.instance_snapshots by name select * from restage_instances")
-        con.execute("""
-            insert into staging.patch_observations by name
-            select * from restage_patches
-            qualify row_number() over (partition by ci_id, patch_id) = 1
-        """)
+        sql.run(con, "staging/restage_items")
     finally:
         con.unregister("restage_instances")
         con.unregister("restage_patches")

@@ -1,77 +1,36 @@
-"""Apply the warehouse schema from the SQL files under sql/warehouse/, in data-flow order."""
+"""Apply the warehouse schema from the SQL files under sql/warehouse/, in an order derived from them.
+
+The warehouse's layers are the schemas `sql/warehouse/schemas.sql` creates (landing, staging,
+history, marts). Each file directly in a layer's folder that creates a persistent object (a
+table, view or macro) is one schema object, and it creates exactly one; the other files there
+are steps and queries run by name (`patchtrail.warehouse.sql`). The build order is not kept by
+hand: an object comes after every object its file references as `<layer>.<name>` (views bind
+when they are created), ties broken by layer and then by file name, so it is the same on every
+machine. A reference to an object no file creates, or a cycle, is an error.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import heapq
+import re
 from functools import cache
 
 import duckdb
 
 from patchtrail.settings import SQL_DIR
+from patchtrail.warehouse import sql
 
-#: Every object of the warehouse, in the order it must be created (each file creates one).
-SCHEMA_OBJECTS = (
-    "schemas",
-    "landing/loads",
-    "landing/source_objects",
-    "landing/configuration_items",
-    "landing/rejected_records",
-    "landing/item_conflicts",
-    "landing/lake_queries",
-    "landing/lake_watermarks",
-    "staging/instance_snapshots",
-    "staging/patch_observations",
-    "history/instance_compliance",
-    "history/patch_state",
-    "history/changed_instances",
-    "history/recomputed_instance_compliance",
-    "history/recomputed_patch_state",
-    "marts/data_as_of",
-    "marts/is_non_compliant",
-    "marts/current_instance_compliance",
-    "marts/current_patch_state",
-    "marts/instance_compliance_as_of",
-    "marts/patch_state_as_of",
-    "marts/patch_lists_by_item",
-    "marts/ssm-patch-compliance-all-ec2-instances",
-    "marts/ssm-patch-compliance-all-ec2-instances-time-range",
-    "marts/ssm-patch-compliance-selected-ec2-instance",
-    "marts/ssm-patch-compliance-selected-ec2-instance-time-range",
-    "marts/ssm-patch-compliance-distinct-ec2-instance-latest",
-    # compliance analytics (docs/analytics.md)
-    "marts/instance_compliance_known_at",
-    "marts/patch_state_known_at",
-    "marts/instance_compliance_as_of_known",
-    "marts/patch_state_as_of_known",
-    "marts/remediation_episodes_as_of",
-    "marts/remediation_episodes",
-    "marts/missing_patches_as_of",
-    "marts/current_missing_patches",
-    "marts/account_summary",  # after current_missing_patches: views bind when created
-    "marts/fleet_summary",
-    "marts/time_to_remediate_between",
-    "marts/time_to_remediate",
-    "marts/sla_policies",
-    "marts/waivers",
-    "marts/sla_status_for",
-    "marts/sla_status",
-    "marts/sla_breaches_for",
-    "marts/sla_breaches",
-    "marts/scan_staleness",
-    "marts/overwrite_anomalies",
-    "marts/cve_exposure",
-    "marts/compliance_by_day",
-    "marts/item_provenance",
-)
+#: The file that creates the layers' schemas; every other object comes after it.
+SCHEMAS = "schemas"
+_CREATE = re.compile(
+    r"^\s*create\s+(?:or\s+replace\s+)?(?P<temp>temp\s+|temporary\s+)?"
+    r"(?P<kind>schema|table|view|macro|function|sequence|type)\s+(?:if\s+not\s+exists\s+)?"
+    r"(?P<name>[\w.\"]+)", re.I)
 
 
-@cache
-def load_sql(name: str) -> str:
-    """The text of `sql/warehouse/<name>.sql` (names are fixed in code, never user input)."""
-    path = (SQL_DIR / "warehouse" / f"{name}.sql").resolve()
-    if SQL_DIR.resolve() not in path.parents:
-        raise ValueError(f"SQL name {name!r} escapes the sql/ folder")
-    return path.read_text()
+class SchemaOrderError(ValueError):
+    """The schema files do not give a build order (a cycle, an unknown object, two creators)."""
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -86,9 +45,10 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
             return
     except duckdb.CatalogException:
         pass
-    for name in SCHEMA_OBJECTS:
-        con.execute(load_sql(name))
+    for name in schema_objects():
+        sql.run(con, name)
     con.execute("create schema if not exists meta")
+    # a view cannot take bound parameters; the fingerprint is a hex digest made here
     con.execute(f"create or replace view meta.schema_version as select '{fingerprint}' as fingerprint")
 
 
@@ -96,6 +56,127 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 def schema_fingerprint() -> str:
     """Hex SHA-256 of the schema files' names and texts, in build order."""
     digest = hashlib.sha256()
-    for name in SCHEMA_OBJECTS:
-        digest.update(f"{name}\n{load_sql(name)}\n".encode())
+    for name in schema_objects():
+        digest.update(f"{name}\n{sql.load(name)}\n".encode())
     return digest.hexdigest()
+
+
+@cache
+def schema_objects() -> tuple[str, ...]:
+    """Every schema object's file name (as `sql.load` takes it), in build order: `schemas`
+    first, then each object after every object it references."""
+    creates = created_objects()
+    needs = {name: references(name, creates) for name in creates}
+    return build_order(needs, rank={name: _rank(name) for name in creates})
+
+
+@cache
+def created_objects() -> dict[str, str]:
+    """The schema object files and the object each creates: `{"history/patch_state":
+    "history.patch_state", ...}`; `schemas` maps to "" (it creates the layers)."""
+    files = {SCHEMAS: ""}
+    for layer in layers():
+        for path in sorted((SQL_DIR / "warehouse" / layer).glob("*.sql")):
+            name = f"{layer}/{path.stem}"
+            made = [o for o in map(_object, sql.statements(sql.load(name))) if o]
+            if len(made) > 1:
+                raise SchemaOrderError(f"{name}.sql creates {len(made)} objects ({', '.join(made)}); "
+                                       "a schema file creates one")
+            if made:
+                files[name] = made[0]
+    owners: dict[str, str] = {}
+    for name, made in files.items():
+        if made and made in owners:
+            raise SchemaOrderError(f"{made} is created by both {owners[made]}.sql and {name}.sql")
+        owners[made] = name
+    return files
+
+
+@cache
+def layers() -> tuple[str, ...]:
+    """The warehouse's layers: the schemas sql/warehouse/schemas.sql creates, in its order."""
+    return tuple(_object(s) for s in sql.statements(sql.load(SCHEMAS)))
+
+
+def references(name: str, creates: dict[str, str]) -> set[str]:
+    """The schema object files whose objects file `name` references (`<layer>.<object>` outside
+    comments and string literals), and `schemas` for every file but itself.
+
+    Args:
+        name: a schema object file.
+        creates: `created_objects()`: which file creates which object.
+    """
+    if name == SCHEMAS:
+        return set()
+    owners = {made: file for file, made in creates.items() if made}
+    layers = {made.split(".")[0] for made in owners}
+    needs = {SCHEMAS}
+    for ref in _qualified_names(sql.load(name)):
+        if ref.split(".")[0] not in layers or ref == creates[name]:
+            continue
+        if ref not in owners:
+            raise SchemaOrderError(f"{name}.sql references {ref}, which no schema file creates")
+        needs.add(owners[ref])
+    return needs
+
+
+def build_order(needs: dict[str, set[str]], *, rank: dict[str, tuple]) -> tuple[str, ...]:
+    """A topological order of `needs` (each name after everything it needs); among the names
+    ready at a step, the lowest `rank` comes first, so the order is deterministic.
+
+    Raises SchemaOrderError naming the objects of a cycle."""
+    waiting = {name: set(deps) for name, deps in needs.items()}
+    users: dict[str, list[str]] = {name: [] for name in needs}
+    for name, deps in needs.items():
+        for dep in deps:
+            users[dep].append(name)
+    ready = [(rank[n], n) for n, deps in waiting.items() if not deps]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, name = heapq.heappop(ready)
+        order.append(name)
+        for user in users[name]:
+            waiting[user].discard(name)
+            if not waiting[user]:
+                heapq.heappush(ready, (rank[user], user))
+    if len(order) < len(needs):
+        stuck = sorted(n for n in needs if n not in order)
+        raise SchemaOrderError("the schema files reference each other in a cycle: " + ", ".join(stuck))
+    return tuple(order)
+
+
+def _object(statement: duckdb.Statement) -> str:
+    """The persistent object a CREATE statement makes, lowercased (`history.patch_state`;
+    `main.<name>` when unqualified); "" for a temporary object or any other statement."""
+    if statement.type != duckdb.StatementType.CREATE:
+        return ""
+    found = _CREATE.match(_code(statement.query))
+    if not found or found["temp"]:
+        return ""
+    made = found["name"].replace('"', "").lower()
+    return made if "." in made or found["kind"].lower() == "schema" else f"main.{made}"
+
+
+def _qualified_names(text: str) -> set[str]:
+    """Every `a.b` of identifiers in `text`, outside comments and string literals (lowercased)."""
+    tokens = duckdb.tokenize(text)
+    words = []
+    for (start, kind), (end, _) in zip(tokens, [*tokens[1:], (len(text), None)], strict=True):
+        if kind not in (duckdb.token_type.comment, duckdb.token_type.string_const):
+            words.append(text[start:end].strip())
+    return {f"{a}.{c}".replace('"', "").lower()
+            for a, b, c in zip(words, words[1:], words[2:], strict=False) if b == "." and a and c}
+
+
+def _code(text: str) -> str:
+    """`text` without its comments (string literals kept)."""
+    tokens = duckdb.tokenize(text)
+    return "".join(" " if kind == duckdb.token_type.comment else text[start:end]
+                   for (start, kind), (end, _) in zip(tokens, [*tokens[1:], (len(text), None)],
+                                                      strict=True))
+
+
+def _rank(name: str) -> tuple[int, str]:
+    """Tie-break: `schemas`, then the layers in the order schemas.sql creates them, then name."""
+    return (0, "") if name == SCHEMAS else (1 + layers().index(name.split("/")[0]), name)

@@ -19,7 +19,7 @@ STATES = ["Installed", "InstalledOther", "InstalledPendingReboot", "InstalledRej
 def test_the_one_definition_of_missing():
     con = connect(":memory:")
     con.execute("create schema marts")
-    from patchtrail.warehouse.schema import load_sql
+    from patchtrail.warehouse.sql import load as load_sql
 
     con.execute(load_sql("marts/is_non_compliant"))
     got = {(state, status): con.execute("select marts.is_non_compliant(?, ?)", [state, status]).fetchone()[0]

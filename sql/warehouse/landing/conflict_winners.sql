@@ -1,7 +1,7 @@
 -- The variants staging must now hold, for the identities (ci_id) that got a conflicting variant
 -- in this load: per ci_id the landed row with the smallest content_sha256, when it is not the
 -- one staging held before the load (the smallest among rows of earlier loads).
--- Grain: one row per ci_id whose variant in use changes; the columns of restage.LANDED.
+-- Grain: one row per ci_id whose variant in use changes; the columns of landing/rebuild_items.sql.
 -- Reads: landing.configuration_items, temp table run_conflicts. Parameters: $load_id.
 with
 variants as (
