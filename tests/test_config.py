@@ -68,10 +68,11 @@ def test_a_bad_setting_is_one_line_naming_it_and_exit_1(tmp_path, where, setting
 
 
 def test_the_memory_limit_reaches_every_connection(tmp_path):
+    path = tmp_path / "w.duckdb"
+    limit = "select current_setting('memory_limit')"
     code = ("from patchtrail.warehouse.connect import connect, connect_reader\n"
-            "w = connect(r'%s'); print(w.execute(\"select current_setting('memory_limit')\").fetchone()[0]); w.close()\n"
-            "r = connect_reader(r'%s'); print(r.execute(\"select current_setting('memory_limit')\").fetchone()[0])\n"
-            ) % (tmp_path / "w.duckdb", tmp_path / "w.duckdb")
+            f"w = connect(r'{path}'); print(w.execute(\"{limit}\").fetchone()[0]); w.close()\n"
+            f"r = connect_reader(r'{path}'); print(r.execute(\"{limit}\").fetchone()[0])\n")
     env = {**os.environ, "PATCHTRAIL_DUCKDB_MEMORY_LIMIT": "1GB"}
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -98,7 +98,8 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
 
 
 def _open(target: str, *, read_only: bool, config: dict[str, str]) -> duckdb.DuckDBPyConnection:
-    from patchtrail.config import settings  # here, not at import: the settings model is not needed before
+    # Imported here: opening a connection is the first time the settings model is needed.
+    from patchtrail.config import settings
 
     limit = settings().duckdb_memory_limit
     if limit:
