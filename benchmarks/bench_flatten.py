@@ -7,7 +7,7 @@ Each measurement runs in a fresh subprocess so peak RSS (ru_maxrss) belongs to i
 Input is generated on the fly by the simulator (seeded) and serialised to JSON per item, the
 way items arrive from NDJSON or Lake rows; throughput counts those JSON bytes.
 
-- ours: orjson.loads + transforms.flatten in batches of settings.BATCH_ITEMS (what ingest does);
+- ours: orjson.loads + transforms.flatten in batches of constants.BATCH_ITEMS (what ingest does);
 - naive baseline: json.loads + pd.json_normalize per item, then pd.concat (the obvious way),
   timed on a sample of --naive-items and reported per item (it is too slow for all 10,000).
 - memory: ours at --items and at --items / 10, to show peak memory is bounded by the batch,
@@ -45,7 +45,7 @@ def run_ours(n_items: int, n_patches: int, seed: int) -> dict:
     import orjson
     from patchtrail.transforms.flatten import RawItem, flatten
 
-    from patchtrail.settings import BATCH_ITEMS
+    from patchtrail.constants import BATCH_ITEMS
 
     source = _items_json(n_items, n_patches, seed)
     total_bytes = rows = items = 0

@@ -9,9 +9,9 @@ from patchtrail.flows.summary import finish_flow, log_object, publish_run_summar
 from patchtrail.flows.writer import single_writer
 from prefect import flow, get_run_logger, task
 
-from patchtrail.config import settings
 from patchtrail.ingest.files import ingest_files
 from patchtrail.run import RunSummary
+from patchtrail.settings import settings
 
 
 @task(name="land-files", **retry_options())

@@ -1,8 +1,8 @@
 """Prefect flow `ingest-lake`: query CloudTrail Lake event data stores, land, publish a summary.
 
 Task graph: `plan-lake-windows` (watermarks -> windows), one `query-lake-window` task per store
-and window (retried alone on throttling, 5xx or connection trouble; its rows are staged on local
-disk), then `land-lake-results` (one warehouse transaction; a retry reuses the staged rows rather
+and window (retried alone on throttling, 5xx or connection trouble; its rows are spooled on local
+disk), then `land-lake-results` (one warehouse transaction; a retry reuses the spooled rows rather
 than paying for the scans again). The warehouse is written only by the plan and land tasks, under
 the global writer limit; queries run without holding it.
 """
@@ -19,16 +19,16 @@ from patchtrail.flows.writer import single_writer
 from prefect import flow, get_run_logger, runtime, task
 
 from patchtrail import spool, validate
-from patchtrail.config import settings
 from patchtrail.ingest.lake import (
     LakePlan,
-    StagedWindow,
-    land_staged,
+    SpooledWindow,
+    land_spooled,
+    not_spooled,
     plan_lake,
-    stage_window,
-    unstaged,
+    spool_window,
 )
 from patchtrail.run import RunSummary
+from patchtrail.settings import settings
 from patchtrail.sources.lake import LakeSettings, Store, Window, make_client
 
 
@@ -47,18 +47,18 @@ def plan_lake_windows(stores: list[Store], warehouse: str, start: str | None, en
 
 @task(name="query-lake-window", task_run_name="query {window}", **retry_options())
 def query_window(window: Window, directory: str, endpoint_url: str | None, region: str | None,
-                 lake: LakeSettings) -> StagedWindow:
-    """Run one window's query (split if it fails) and stage its rows under `directory`."""
-    return stage_window(window, Path(directory), endpoint_url=endpoint_url, region=region,
+                 lake: LakeSettings) -> SpooledWindow:
+    """Run one window's query (split if it fails) and spool its rows under `directory`."""
+    return spool_window(window, Path(directory), endpoint_url=endpoint_url, region=region,
                         settings=lake)
 
 
 @task(name="land-lake-results", **retry_options())
-def land_results(staged: list[StagedWindow], plan: LakePlan, stores: list[Store], warehouse: str,
+def land_results(spooled: list[SpooledWindow], plan: LakePlan, stores: list[Store], warehouse: str,
                  lake: LakeSettings) -> RunSummary:
-    """Land every staged window and record every query in one transaction; move watermarks."""
+    """Land every spooled window and record every query in one transaction; move watermarks."""
     with single_writer():
-        return land_staged(staged, plan, stores=stores, warehouse=warehouse, settings=lake,
+        return land_spooled(spooled, plan, stores=stores, warehouse=warehouse, settings=lake,
                            on_object=log_object(get_run_logger()))
 
 
@@ -90,12 +90,12 @@ def ingest_lake_flow(stores: list[dict], warehouse: str | None = None, start: st
                         max_attempts=cfg.aws_max_attempts)
     plan = plan_lake_windows(checked, warehouse, start, end, window or cfg.lake_window,
                              overlap or cfg.lake_overlap, endpoint_url, region)
-    with spool.staging(warehouse, str(runtime.flow_run.id or "local")) as directory:
-        staged = fan_out(query_window, [
+    with spool.spooled(warehouse, str(runtime.flow_run.id or "local")) as directory:
+        spooled = fan_out(query_window, [
             {"window": w, "directory": str(directory), "endpoint_url": endpoint_url, "region": region,
              "lake": lake} for w in plan.windows],
             limit=lake.max_concurrency,
-            on_failure=lambda piece, exc: unstaged(piece["window"], f"gave up: {exc}"))
-        summary = land_results(staged, plan, checked, warehouse, lake)
+            on_failure=lambda piece, exc: not_spooled(piece["window"], f"gave up: {exc}"))
+        summary = land_results(spooled, plan, checked, warehouse, lake)
     publish_run_summary(summary, key="ingest-lake-summary")
     return finish_flow(summary, warehouse, strict=strict, asked="in " + ", ".join(s.id for s in checked))

@@ -2,7 +2,7 @@
 
 Task graph: `list-s3` (narrowed listing; which objects are new), one `fetch-s3-objects` task per
 account and region (retried alone on throttling, 5xx or connection trouble; the objects are
-staged on local disk), then `land-s3-objects` (one warehouse transaction). Only the landing task
+spooled on local disk), then `land-s3-objects` (one warehouse transaction). Only the landing task
 holds the global writer limit.
 """
 
@@ -20,15 +20,15 @@ from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_table_artifact
 
 from patchtrail import spool
-from patchtrail.config import settings
 from patchtrail.ingest.s3 import (
     by_account_region,
-    land_staged,
+    land_spooled,
     list_s3,
     new_s3_objects,
     run_parameters,
 )
 from patchtrail.run import RunSummary
+from patchtrail.settings import settings
 from patchtrail.sources import s3
 from patchtrail.sources.sign_file import PublicKeys
 
@@ -52,18 +52,18 @@ def list_bucket(uri: str, warehouse: str, since: str | None, accounts: list[str]
 
 @task(name="fetch-s3-objects", task_run_name="fetch {account_id}/{aws_region}", **retry_options())
 def fetch_group(account_id: str, aws_region: str, objects: list[s3.S3Object], directory: str,
-                max_workers: int, endpoint_url: str | None, region: str | None) -> list[s3.StagedObject]:
+                max_workers: int, endpoint_url: str | None, region: str | None) -> list[s3.SpooledObject]:
     """Download one account and region's new objects into `directory`."""
-    return s3.stage_objects(_client(endpoint_url, region, max_workers), objects, Path(directory),
+    return s3.spool_objects(_client(endpoint_url, region, max_workers), objects, Path(directory),
                             max_workers=max_workers)
 
 
 @task(name="land-s3-objects", **retry_options())
-def land_objects(listing: s3.Listing, staged: list[s3.StagedObject], warehouse: str,
+def land_objects(listing: s3.Listing, spooled: list[s3.SpooledObject], warehouse: str,
                  parameters: dict, public_key: str | None) -> RunSummary:
-    """Land the staged objects (skipping what was read before) in one transaction."""
+    """Land the spooled objects (skipping what was read before) in one transaction."""
     with single_writer():
-        return land_staged(listing, staged, warehouse=warehouse, parameters=parameters,
+        return land_spooled(listing, spooled, warehouse=warehouse, parameters=parameters,
                            keys=PublicKeys.from_file(public_key) if public_key else None,
                            on_object=log_object(get_run_logger()))
 
@@ -92,18 +92,18 @@ def ingest_s3_flow(uri: str, warehouse: str | None = None, since: str | None = N
     groups: dict[tuple[str, str], list[s3.S3Object]] = defaultdict(list)
     for obj in new:
         groups[(obj.account_id or "-", obj.aws_region or "all-regions")].append(obj)
-    with spool.staging(warehouse, str(runtime.flow_run.id or "local")) as directory:
-        staged = fan_out(fetch_group, [
+    with spool.spooled(warehouse, str(runtime.flow_run.id or "local")) as directory:
+        spooled = fan_out(fetch_group, [
             {"account_id": account, "aws_region": aws_region, "objects": objects,
              "directory": str(directory), "max_workers": max_workers, "endpoint_url": endpoint_url,
              "region": region} for (account, aws_region), objects in sorted(groups.items())],
             limit=FETCH_TASKS_AT_ONCE,
-            on_failure=lambda piece, exc: [s3.StagedObject.failed(o, f"{o.uri}: gave up: {exc}")
+            on_failure=lambda piece, exc: [s3.SpooledObject.failed(o, f"{o.uri}: gave up: {exc}")
                                            for o in piece["objects"]])
         parameters = run_parameters(uri, endpoint_url=endpoint_url, since=since, accounts=accounts,
                                     regions=regions, max_workers=max_workers,
                                     verify_signature=public_key is not None)
-        summary = land_objects(listing, [one for group in staged for one in group], warehouse,
+        summary = land_objects(listing, [one for group in spooled for one in group], warehouse,
                                parameters, public_key)
     publish_run_summary(summary, key="ingest-s3-summary")
     rows = by_account_region(summary)

@@ -15,9 +15,9 @@ from prefect import flow, task
 from prefect.artifacts import create_link_artifact
 
 from patchtrail.analytics.rebuild import rebuild
-from patchtrail.config import settings
 from patchtrail.publish.parquet import publish_parquet
 from patchtrail.publish.report import write_report
+from patchtrail.settings import settings
 
 BACKFILL_SOURCES = ("files", "lake", "s3")
 

@@ -9,8 +9,8 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from patchtrail.config import settings
 from patchtrail.publish.landing import export_landing
+from patchtrail.settings import settings
 from patchtrail.spark.submit import submit
 
 

@@ -55,8 +55,8 @@ def publish_run_summary(summary: RunSummary, *, key: str) -> None:
 @task(name="publish-read-only-copy")
 def publish_read_only_copy(warehouse: str) -> str | None:
     """Refresh the published read-only copy for BI tools (when the settings ask for it)."""
-    from patchtrail.config import settings
     from patchtrail.publish.copy import publish_copy
+    from patchtrail.settings import settings
 
     cfg = settings()
     if not cfg.publish_after_run:

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import yaml
 
-from patchtrail.settings import SQL_DIR
+from patchtrail.constants import SQL_DIR
 
 WAREHOUSE_SQL = SQL_DIR / "warehouse"
 TEMPLATE = WAREHOUSE_SQL / "warehouse.md.tmpl"

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import orjson
 
+from patchtrail.constants import BATCH_ITEMS, CHUNK_ITEMS
 from patchtrail.ingest.workers import Group
-from patchtrail.settings import BATCH_ITEMS, CHUNK_ITEMS
 from patchtrail.sources.base import ObjectError, ObjectUnreadable, SourceObject
 from patchtrail.transforms.raw import RawItem
 from patchtrail.warehouse.history import merge_history

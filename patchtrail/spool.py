@@ -1,4 +1,5 @@
-"""Raw items kept on local disk between fetching and landing (the flows' staging area).
+"""Raw items kept on local disk between fetching and landing (the flows' spool: the one word
+for fetched data waiting to land; `staging` is the warehouse layer only).
 
 A flow fetches in small retryable tasks (a Lake window, an account's S3 objects), keeps what it
 fetched here, then lands it all in one warehouse transaction. The warehouse is untouched until
@@ -18,33 +19,37 @@ import orjson
 
 from patchtrail.transforms.raw import RawItem
 
-STAGING_DIR = ".patchtrail-staging"
-#: A run's staging folder older than this is left over from a killed run, and removed.
+SPOOL_DIR = ".patchtrail-spool"
+#: Where versions before 0.2 spooled; its run folders are removed like stale ones.
+OLD_SPOOL_DIR = ".patchtrail-staging"
+#: A run's spool folder older than this is left over from a killed run, and removed.
 STALE_AFTER_SECONDS = 2 * 86400
 
 
-def staging_dir(warehouse: Path | str, run_id: str) -> Path:
+def spool_dir(warehouse: Path | str, run_id: str) -> Path:
     """A fresh folder for one flow run's fetched data, beside the warehouse file (folders left
     by killed runs long ago are removed on the way)."""
-    root = Path(warehouse).resolve().parent / STAGING_DIR
-    if root.is_dir():
-        for old in root.iterdir():
-            if old.name != run_id and time.time() - old.stat().st_mtime > STALE_AFTER_SECONDS:
-                remove(old)
+    beside = Path(warehouse).resolve().parent
+    root = beside / SPOOL_DIR
+    for folder in (root, beside / OLD_SPOOL_DIR):
+        if folder.is_dir():
+            for old in folder.iterdir():
+                if old.name != run_id and time.time() - old.stat().st_mtime > STALE_AFTER_SECONDS:
+                    remove(old)
     path = root / run_id
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def remove(path: Path | str) -> None:
-    """Delete a run's staging folder once its data has landed."""
+    """Delete a run's spool folder once its data has landed."""
     shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager
-def staging(warehouse: Path | str, run_id: str) -> Iterator[Path]:
-    """`staging_dir` for the length of a run, removed when the run ends (landed or not)."""
-    path = staging_dir(warehouse, run_id)
+def spooled(warehouse: Path | str, run_id: str) -> Iterator[Path]:
+    """`spool_dir` for the length of a run, removed when the run ends (landed or not)."""
+    path = spool_dir(warehouse, run_id)
     try:
         yield path
     finally:

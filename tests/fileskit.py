@@ -10,7 +10,7 @@ import io
 import orjson
 from factories import config_file_ci, lake_event, lake_row, patch
 
-from patchtrail.settings import LAKE_EXTRACT_COLUMNS
+from patchtrail.constants import LAKE_EXTRACT_COLUMNS
 from patchtrail.warehouse import connect
 
 CIS = [config_file_ci(f"2026-03-{d:02d}T06:00:00.000Z", [patch("A", s), patch("B")])

@@ -140,7 +140,7 @@ def test_crash_mid_run_leaves_the_warehouse_as_it_was(tmp_path, monkeypatch):
 
 
 def test_object_that_breaks_after_its_first_batch_lands_nothing(tmp_path):
-    from patchtrail.settings import BATCH_ITEMS
+    from patchtrail.constants import BATCH_ITEMS
 
     cis = [config_file_ci(f"2026-03-01T06:{m // 60:02d}:{m % 60:02d}.000Z", [patch("A")])
            for m in range(BATCH_ITEMS + 100)]

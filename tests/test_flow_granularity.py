@@ -12,8 +12,8 @@ from collections import Counter
 import duckdb
 import pytest
 
-from patchtrail.config import settings
 from patchtrail.devkit.simulator import simulate_to_dir
+from patchtrail.settings import settings
 
 pytestmark = pytest.mark.service("prefect")
 
@@ -70,7 +70,7 @@ def test_lake_flow_retries_only_the_throttled_window(prefect_server, tmp_path, m
     query_runs = sorted(count for name, count in runs.items() if name.startswith("query "))
     assert query_runs == [1, 1, 2], runs            # the throttled window alone ran twice
     assert [c for name, c in runs.items() if name.startswith("land-lake-results")] == [1]
-    assert not (tmp_path / ".patchtrail-staging" / str(state.state_details.flow_run_id)).exists()
+    assert not (tmp_path / ".patchtrail-spool" / str(state.state_details.flow_run_id)).exists()
 
 
 def test_lake_flow_records_a_store_that_cannot_be_queried_and_lands_the_other(prefect_server, tmp_path):

@@ -43,7 +43,7 @@ def test_an_in_order_daily_item_is_appended_and_equals_a_rebuild(con, load, step
     load([day(3, {"A": "Installed", "C": "Missing"}),          # A changes, B omitted, C appears
           day(4, {"X": "Missing"}, instance="i-0fffffffffffffff1"),   # nothing changes
           day(2, {"N": "Failed"}, instance="i-0eeeeeeeeeeeeeee1")])   # a new instance
-    assert "history/append_patch_state" in steps and "history/stage_recomputed_history" not in steps
+    assert "history/append_patch_state" in steps and "history/recompute_versions" not in steps
     appended = [con.execute(sql).fetchall() for sql in HISTORY]
     rebuild_connection(con)
     assert [con.execute(sql).fetchall() for sql in HISTORY] == appended
@@ -54,7 +54,7 @@ def test_a_deletion_and_recording_stopping_are_appended_like_the_recompute(con, 
     steps.clear()
     load([day(2, {}, status="ResourceDeleted"),
           day(2, {}, instance="i-0fffffffffffffff1", status="ResourceNotRecorded")])
-    assert "history/append_patch_state" in steps and "history/stage_recomputed_history" not in steps
+    assert "history/append_patch_state" in steps and "history/recompute_versions" not in steps
     appended = [con.execute(sql).fetchall() for sql in HISTORY]
     rebuild_connection(con)
     assert [con.execute(sql).fetchall() for sql in HISTORY] == appended
@@ -64,7 +64,7 @@ def test_a_late_item_is_recomputed(con, load, steps):
     load([day(1, {"A": "Missing"}), day(3, {"A": "Installed"})])
     steps.clear()
     load([day(2, {"A": "Failed"})])  # captured before the latest item: out of order
-    assert "history/stage_recomputed_history" in steps and "history/append_patch_state" not in steps
+    assert "history/recompute_versions" in steps and "history/append_patch_state" not in steps
     recomputed = [con.execute(sql).fetchall() for sql in HISTORY]
     rebuild_connection(con)
     assert [con.execute(sql).fetchall() for sql in HISTORY] == recomputed

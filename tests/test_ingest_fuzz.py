@@ -21,8 +21,8 @@ from factories import config_file_ci, lake_event, lake_row, patch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from patchtrail.constants import LAKE_EXTRACT_COLUMNS
 from patchtrail.ingest import ingest_files
-from patchtrail.settings import LAKE_EXTRACT_COLUMNS
 from patchtrail.warehouse.check import check_warehouse
 
 DEEP = "[" * 3000 + "1" + "]" * 3000

@@ -9,9 +9,9 @@ import pytest
 from factories import config_file_ci, lake_event, patch
 from fileskit import CIS, write_config_file, write_ndjson
 
+from patchtrail.constants import BATCH_ITEMS
 from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files, workers
-from patchtrail.settings import BATCH_ITEMS
 from patchtrail.warehouse import connect
 
 TABLES = {

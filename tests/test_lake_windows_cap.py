@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from patchtrail.config import settings
 from patchtrail.errors import InvalidInput
+from patchtrail.settings import settings
 from patchtrail.sources.lake import Store, windows
 
 STORE = Store("0a1b2c3d-4e5f-4789-abcd-ef0123456789")

@@ -20,9 +20,9 @@ import pytest
 from factories import config_file_ci, lake_event, lake_row, patch
 from fileskit import CIS, count, rejected, write_config_file, write_export, write_ndjson
 
+from patchtrail.constants import LAKE_EXTRACT_COLUMNS
 from patchtrail.ingest import ingest_files
 from patchtrail.ingest.pipeline import ingest
-from patchtrail.settings import LAKE_EXTRACT_COLUMNS
 from patchtrail.sources import formats
 from patchtrail.sources.files import FileSource
 
@@ -413,7 +413,7 @@ def test_conflicting_variants_give_one_history_whatever_the_order(tmp_path, how)
 
 
 def test_a_streamed_object_undone_after_landing_a_winning_variant_leaves_the_old_one(tmp_path):
-    from patchtrail.settings import BATCH_ITEMS
+    from patchtrail.constants import BATCH_ITEMS
 
     a, b = _conflicting_pair()
     wh = tmp_path / "w.duckdb"

@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from patchtrail.constants import BATCH_ITEMS
 from patchtrail.errors import PatchtrailError
-from patchtrail.settings import BATCH_ITEMS
 from patchtrail.warehouse import apply_schema, connect, scalar, sql
 from patchtrail.warehouse.history import mark_all_affected, merge_history
 from patchtrail.warehouse.land import record_load, record_rejected

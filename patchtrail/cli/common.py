@@ -11,9 +11,9 @@ from typing import Annotated
 import typer
 
 from patchtrail import __version__, console
-from patchtrail.config import settings
 from patchtrail.errors import InvalidInput, PatchtrailError
 from patchtrail.exit_codes import TABLE, ExitCode, run_outcome
+from patchtrail.settings import settings
 
 EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(f"  {int(c)}  {meaning}" for c, meaning in TABLE)
 

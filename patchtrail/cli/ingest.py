@@ -24,8 +24,8 @@ from patchtrail.cli.common import (
     parse_date,
     parse_time,
 )
-from patchtrail.config import settings
-from patchtrail.settings import DEMO_FLEET as DEMO
+from patchtrail.constants import DEMO_FLEET as DEMO
+from patchtrail.settings import settings
 
 STRICT_HELP = "Exit 4 when anything was rejected (what could be read is still landed)."
 

@@ -14,8 +14,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from patchtrail.constants import DEMO_FLEET
 from patchtrail.errors import PatchtrailError
-from patchtrail.settings import DEMO_FLEET
 
 if TYPE_CHECKING:  # imported when used: `patchtrail --help` need not load the simulator
     from patchtrail.devkit.simulator import SimulationSummary

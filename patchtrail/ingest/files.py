@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from patchtrail.constants import CHUNK_ITEMS
 from patchtrail.ingest.pipeline import ingest
 from patchtrail.run import ObjectResult, RunSummary
-from patchtrail.settings import CHUNK_ITEMS
 from patchtrail.sources.files import FileSource
 from patchtrail.sources.sign_file import PublicKeys
 

@@ -8,8 +8,8 @@ queried again next time and nothing is skipped.
 
 Two ways to read the windows, with the same warehouse as the result:
 - `ingest_lake` (the CLI): windows are queried concurrently and land as they finish;
-- the `ingest-lake` flow: one retryable task per window queries it and stages its rows on local
-  disk (`stage_window`), then `land_staged` lands them all in one run.
+- the `ingest-lake` flow: one retryable task per window queries it and spools its rows on local
+  disk (`spool_window`), then `land_spooled` lands them all in one run.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class LakeSource:
     Args:
         plan: the windows to read.
         read_window: reads one window's rows, noting its queries in the WindowRead it is given
-            (live: `QueryWindows`; a flow: what a task staged).
+            (live: `QueryWindows`; a flow: what a task spooled).
         settings: price per GB (for costs) and concurrency.
     """
 
@@ -239,10 +239,10 @@ def ingest_lake(stores: list[Store], *, warehouse: Path | str, start: str | date
         runner.stop_clock()
 
 
-# The flow's way: plan, then one retryable task per window that stages its rows, then land.
+# The flow's way: plan, then one retryable task per window that spools its rows, then land.
 
 @dataclass
-class StagedWindow:
+class SpooledWindow:
     """A window as its task left it: its queries, and its rows kept in `path` (None: not read,
     `error` says why)."""
 
@@ -253,10 +253,10 @@ class StagedWindow:
     error: str | None = None
 
 
-def stage_window(window: Window, directory: Path, *, endpoint_url: str | None = None,
+def spool_window(window: Window, directory: Path, *, endpoint_url: str | None = None,
                  region: str | None = None, sts_endpoint_url: str | None = None,
                  s3_endpoint_url: str | None = None, settings: LakeSettings,
-                 keys: PublicKeys | None = None) -> StagedWindow:
+                 keys: PublicKeys | None = None) -> SpooledWindow:
     """Query one window (splitting it if it fails) and keep its rows under `directory`.
 
     Raises TransientError when a query could not run or its rows could not be read for a
@@ -278,25 +278,25 @@ def stage_window(window: Window, directory: Path, *, endpoint_url: str | None = 
         transient = [o for o in done.outcomes if o.transient and not o.split]
         if transient or is_transient(exc.__cause__):
             raise TransientError(str(exc)) from exc
-        return StagedWindow(window, done.outcomes, done.rows, error=str(exc))
+        return SpooledWindow(window, done.outcomes, done.rows, error=str(exc))
     finally:
         runner.stop_clock()
-    return StagedWindow(window, done.outcomes, done.rows, path=path)
+    return SpooledWindow(window, done.outcomes, done.rows, path=path)
 
 
-def unstaged(window: Window, error: str) -> StagedWindow:
+def not_spooled(window: Window, error: str) -> SpooledWindow:
     """A window whose task gave up (its retries spent): recorded as rejected, queried next run."""
-    return StagedWindow(window, [QueryOutcome(window, None, "NOT_STARTED", error=error)], error=error)
+    return SpooledWindow(window, [QueryOutcome(window, None, "NOT_STARTED", error=error)], error=error)
 
 
-def land_staged(staged: list[StagedWindow], plan: LakePlan, *, stores: list[Store],
+def land_spooled(spooled: list[SpooledWindow], plan: LakePlan, *, stores: list[Store],
                 warehouse: Path | str, settings: LakeSettings,
                 on_object: Callable[[ObjectResult], None] | None = None) -> RunSummary:
-    """Land staged windows (in window order) in one run; see `LakeSource.record`."""
-    by_uri = {window_uri(s.window): s for s in staged}
+    """Land spooled windows (in window order) in one run; see `LakeSource.record`."""
+    by_uri = {window_uri(s.window): s for s in spooled}
 
     def read_window(window: Window, done: WindowRead) -> Iterator[RawItem]:
-        one = by_uri.get(window_uri(window)) or unstaged(window, "not queried by this run")
+        one = by_uri.get(window_uri(window)) or not_spooled(window, "not queried by this run")
         done.outcomes.extend(one.outcomes)
         done.rows.update(one.rows)
         if one.path is None:

@@ -6,7 +6,7 @@
     source.record(...)                  # the source's own rows, in the same transaction
     merge history, record the load, commit; summarise the fleet
 
-Every source (local files, S3, CloudTrail Lake windows, what a flow staged) goes through here,
+Every source (local files, S3, CloudTrail Lake windows, what a flow spooled) goes through here,
 so the rules are written once: what counts as "read before", what is recorded when an object
 cannot be read, that a path that does not exist records nothing.
 """
@@ -23,10 +23,10 @@ from typing import Any
 
 import duckdb
 
+from patchtrail.constants import CHUNK_ITEMS
 from patchtrail.ingest.readahead import read_ahead
 from patchtrail.ingest.workers import WorkerPool, plan_groups, worker_count
 from patchtrail.run import ObjectResult, Run, RunSummary
-from patchtrail.settings import CHUNK_ITEMS
 from patchtrail.sources.base import Listing, Source, SourceObject
 from patchtrail.warehouse import apply_schema, connect, sql
 from patchtrail.warehouse.land import recorded_objects

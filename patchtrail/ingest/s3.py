@@ -2,8 +2,8 @@
 
 One run: list (narrowed by account, region and date), skip objects already read with the same
 ETag, fetch and parse the rest concurrently, and land them from one thread (the DuckDB
-connection is single-threaded), through the one pipeline. The `ingest-s3` flow lists, stages
-the new objects per account and region in retryable tasks, then lands what was staged.
+connection is single-threaded), through the one pipeline. The `ingest-s3` flow lists, spools
+the new objects per account and region in retryable tasks, then lands what was spooled.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from patchtrail.run import ObjectResult, RunSummary
 from patchtrail.sources import s3
 from patchtrail.sources.sign_file import PublicKeys
 
-__all__ = ["by_account_region", "ingest_s3", "land_staged", "list_s3", "new_s3_objects", "run_parameters"]
+__all__ = ["by_account_region", "ingest_s3", "land_spooled", "list_s3", "new_s3_objects", "run_parameters"]
 
 
 def ingest_s3(uri: str, *, warehouse: Path | str, endpoint_url: str | None = None,
@@ -81,15 +81,15 @@ def new_s3_objects(listing: s3.Listing, warehouse: Path | str) -> list[s3.S3Obje
     return [o.ref for o in new_objects(source, source.list(), warehouse)]
 
 
-def land_staged(listing: s3.Listing, staged: list[s3.StagedObject], *, warehouse: Path | str,
+def land_spooled(listing: s3.Listing, spooled: list[s3.SpooledObject], *, warehouse: Path | str,
                 parameters: dict[str, Any], keys: PublicKeys | None = None,
                 on_object: Callable[[ObjectResult], None] | None = None) -> RunSummary:
-    """Land what a flow's fetch tasks staged, in one run; listed objects that were not staged
+    """Land what a flow's fetch tasks spooled, in one run; listed objects that were not spooled
     are rejected (recorded without their ETag, so the next run reads them)."""
-    by_uri = {one.obj.uri: one for one in staged}
+    by_uri = {one.obj.uri: one for one in spooled}
 
     def fetch(obj: s3.S3Object) -> s3.Fetched:
-        one = by_uri.get(obj.uri) or s3.StagedObject.failed(obj, f"{obj.uri}: not fetched by this run")
+        one = by_uri.get(obj.uri) or s3.SpooledObject.failed(obj, f"{obj.uri}: not fetched by this run")
         return one.open()
 
     source = s3.S3Source(listing, fetch, concurrency=1, keys=keys, parameters=parameters)

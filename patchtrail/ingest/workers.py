@@ -2,7 +2,7 @@
 
 Parsing JSON and flattening it are Python work, bound to one core by the GIL; landing and the
 history merge are DuckDB's, which runs in C++ threads. So for a source whose objects another
-process can read (local files, what a flow staged on disk), the pipeline hands groups of objects
+process can read (local files, what a flow spooled on disk), the pipeline hands groups of objects
 to a pool of worker processes. Each worker reads its group's objects and flattens them together
 (`flatten_group`), and sends back Arrow tables; the run lands the groups in listing order, so
 the warehouse is the same as if one process had done it all.

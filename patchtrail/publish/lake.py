@@ -33,6 +33,9 @@ from typing import Any, Protocol
 from patchtrail.errors import PatchtrailError
 
 MANIFEST = "_manifest.json"
+#: Where a Spark writer spools a snapshot's files before renaming them into place (the first),
+#: and the name versions before 0.2 used; both are swept.
+SPOOL_FOLDERS = ("_spool", "_staging")
 FORMAT = "patchtrail-lake"
 VERSION = 2
 #: Every timestamp in the lake is UTC with millisecond precision (Athena reads milliseconds).
@@ -321,16 +324,18 @@ def _plan(ds: Dataset, writer: DatasetWriter, old: dict[str, PartitionState], sa
 def sweep(files: LakeFiles, keep: set[str], previous: Snapshot | None = None) -> list[str]:
     """Delete every data or temporary file of the lake's folders that `keep` does not list:
     files of the previous snapshot, files a killed publish left, the version-1 layout's files,
-    a Spark writer's staging. Returns the lake files deleted (not the staging)."""
+    a Spark writer's spool (`_spool/`, `_staging/` before 0.2). Returns the lake files deleted
+    (not the spool's)."""
     deleted = []
     candidates = set(previous.legacy_files) if previous else set()
-    for folder in (*DATASET_NAMES, *LEGACY_DATASETS, "_staging"):
+    for folder in (*DATASET_NAMES, *LEGACY_DATASETS, *SPOOL_FOLDERS):
         candidates.update(files.list_files(folder))
     for path in sorted(candidates - keep):
         name = path.rsplit("/", 1)[-1]
-        if name.endswith(".parquet") or ".tmp" in name or path.startswith("_staging/"):
+        spooled = path.startswith(tuple(f"{folder}/" for folder in SPOOL_FOLDERS))
+        if name.endswith(".parquet") or ".tmp" in name or spooled:
             files.delete(path)
-            if not path.startswith("_staging/"):  # a writer's scratch files are not lake files
+            if not spooled:  # a writer's scratch files are not lake files
                 deleted.append(path)
     return deleted
 

@@ -1,6 +1,6 @@
 """The source protocol: every source lists its objects, then reads one object as raw items.
 
-Sources are local files, S3, CloudTrail Lake windows, or what a flow staged on disk. Each
+Sources are local files, S3, CloudTrail Lake windows, or what a flow spooled on disk. Each
 offers the same two things, and `patchtrail.ingest.pipeline` does the rest, once for all:
 
     listing = source.list()            # objects: uri, format, digest, size (nothing read yet)

@@ -28,7 +28,7 @@ from typing import IO, Any
 
 import orjson
 
-from patchtrail.settings import LAKE_EXTRACT_COLUMNS
+from patchtrail.constants import LAKE_EXTRACT_COLUMNS
 from patchtrail.sources.base import ObjectError, ObjectUnreadable  # noqa: F401 (re-exported)
 from patchtrail.transforms.raw import RawItem
 

@@ -131,8 +131,8 @@ def windows(store: Store, start: datetime, end: datetime, size: timedelta, *,
             setting (2000). A range that needs more raises InvalidInput naming the cap, the
             count and what to change, before any window is built.
     """
-    from patchtrail.config import settings
     from patchtrail.errors import InvalidInput
+    from patchtrail.settings import settings
 
     if size <= timedelta(0):
         raise InvalidInput(f"window {size} must be positive")

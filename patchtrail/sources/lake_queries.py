@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from patchtrail import settings
+from patchtrail import constants
 from patchtrail.errors import InvalidInput
 from patchtrail.validate import (
     ARN_PATTERN,
@@ -42,7 +42,7 @@ __all__ = [
     "timestamp_literal",
 ]
 
-SQL_DIR = settings.SQL_DIR / "lake"
+SQL_DIR = constants.SQL_DIR / "lake"
 
 _EXPECTED = {
     "event_data_store": EVENT_DATA_STORE_EXPECTED,

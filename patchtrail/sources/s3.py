@@ -127,7 +127,7 @@ def fetch_object(client: Any, obj: S3Object, directory: Path | None = None) -> F
 
 
 @dataclass
-class StagedObject:
+class SpooledObject:
     """A fetched object kept in files on local disk (between a flow's fetch and land tasks)."""
 
     obj: S3Object
@@ -137,7 +137,7 @@ class StagedObject:
     error: str | None = None
 
     @classmethod
-    def failed(cls, obj: S3Object, error: str) -> StagedObject:
+    def failed(cls, obj: S3Object, error: str) -> SpooledObject:
         """An object not fetched: rejected when landed, recorded without its ETag."""
         return cls(obj, None, {}, {}, error)
 
@@ -147,24 +147,24 @@ class StagedObject:
         return Fetched(self.obj, self.etag, bodies, dict(self.sha256), self.error)
 
 
-def stage_objects(client: Any, objects: Iterable[S3Object], directory: Path, *,
-                  max_workers: int = 8) -> list[StagedObject]:
+def spool_objects(client: Any, objects: Iterable[S3Object], directory: Path, *,
+                  max_workers: int = 8) -> list[SpooledObject]:
     """Fetch objects concurrently into files under `directory`, for landing later.
 
     Raises TransientError (naming the objects) when any failed for a reason that may pass, so
     the caller can retry the whole group; permanent failures come back as `error`."""
     objects = list(objects)
-    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="s3-stage") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="s3-spool") as pool:
         fetched = list(pool.map(lambda obj: fetch_object(client, obj, directory), objects))
-    staged = []
+    spooled = []
     for one in fetched:
-        staged.append(StagedObject(one.obj, one.etag, {n: b.name for n, b in one.bodies.items()},
+        spooled.append(SpooledObject(one.obj, one.etag, {n: b.name for n, b in one.bodies.items()},
                                    dict(one.sha256), one.error))
         one.close()
     failed = [one.error for one in fetched if one.transient]
     if failed:
         raise TransientError(f"{len(failed)} object(s) could not be fetched for now: " + "; ".join(failed[:3]))
-    return staged
+    return spooled
 
 
 def read_object(fetched: Fetched, *, keys: PublicKeys | None = None) -> Iterator[RawItem]:
@@ -199,7 +199,7 @@ class S3Source:
 
     Args:
         listing: what `list_objects` found (listing is done before, so flows can split it).
-        fetch: downloads one S3Object (`fetch_object` with a client, or a flow's staged copy).
+        fetch: downloads one S3Object (`fetch_object` with a client, or a flow's spooled copy).
         concurrency: objects fetched and parsed at once.
         keys: verify Lake exports' RSA signatures with these keys too.
         parameters: what the run was asked to read (`landing.loads.parameters`).

@@ -1,7 +1,7 @@
 """Publish the Spark build as the Parquet lake: the layout and snapshot rules of
 `patchtrail.publish.lake`, with Spark writing the files and Hadoop's FileSystem moving them.
 
-Per dataset, one Spark job writes every partition that changed into `<root>/_staging/<snapshot>/`
+Per dataset, one Spark job writes every partition that changed into `<root>/_spool/<snapshot>/`
 (one file per partition), and the driver renames each file to its final name; then the manifest
 is switched and unlisted files are swept, as for the DuckDB writer. Fingerprints are Spark's
 (`xxhash64` of the row, combined with `bit_xor`): a partition whose fingerprint did not change is
@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from patchtrail.publish.lake import DATASETS, Dataset, PublishResult, new_snapshot_id, publish
+from patchtrail.publish.lake import (
+    DATASETS,
+    SPOOL_FOLDERS,
+    Dataset,
+    PublishResult,
+    new_snapshot_id,
+    publish,
+)
 
 #: The lake datasets and the view (or sql/spark/lake/<name>.sql query) each comes from.
 SOURCES = {
@@ -40,12 +47,12 @@ def publish_lake(spark, root: str, *, extra: dict[str, Any] | None = None) -> Pu
 
     files = HadoopFiles(spark, root)
     snapshot_id = new_snapshot_id()
-    staging = f"_staging/{snapshot_id}"
+    spool = f"{SPOOL_FOLDERS[0]}/{snapshot_id}"
     writers = []
     for ds in DATASETS:
         source = SOURCES[ds.name]
         frame = spark.sql(load_sql(source)) if source.startswith("lake/") else spark.table(source)
-        writers.append((ds, SparkDataset(files, ds, frame, f"{staging}/{ds.name}")))
+        writers.append((ds, SparkDataset(files, ds, frame, f"{spool}/{ds.name}")))
     try:
         return publish(files, root, engine="spark", writers=writers, extra=extra, snapshot_id=snapshot_id)
     finally:
@@ -56,16 +63,16 @@ def publish_lake(spark, root: str, *, extra: dict[str, Any] | None = None) -> Pu
 class SparkDataset:
     """One dataset's rows as a DataFrame, timestamps truncated to milliseconds (as written)."""
 
-    def __init__(self, files: HadoopFiles, ds: Dataset, frame, staging: str) -> None:
+    def __init__(self, files: HadoopFiles, ds: Dataset, frame, spool: str) -> None:
         from pyspark.sql import functions as F
         from pyspark.sql.types import TimestampType
 
-        self.files, self.ds, self.staging = files, ds, staging
+        self.files, self.ds, self.spool = files, ds, spool
         columns = [F.date_trunc("millisecond", F.col(f.name)).alias(f.name)
                    if isinstance(f.dataType, TimestampType) else F.col(f.name) for f in frame.schema.fields]
         self.frame = frame.select(*columns).persist()
         self.columns = [c for c in self.frame.columns if c != ds.partition]
-        self.staged: dict[str | None, list[str]] = {}
+        self.spooled: dict[str | None, list[str]] = {}
 
     def fingerprints(self) -> dict[str | None, tuple[int, str]]:
         from pyspark.sql import functions as F
@@ -82,12 +89,12 @@ class SparkDataset:
         return False  # a changed partition is rewritten (see the module docstring)
 
     def prepare(self, rewrite: set[str | None], append: set[str | None]) -> None:
-        """Write every partition in `rewrite` in one job, to staging."""
+        """Write every partition in `rewrite` in one job, to the spool."""
         from pyspark.sql import functions as F
 
         if not rewrite:
             return
-        target = self.files.uri(self.staging)
+        target = self.files.uri(self.spool)
         ordered = [F.col(c) for c in self.ds.key]
         if self.ds.partition:
             rows = self.frame.where(F.col(self.ds.partition).isin(sorted(rewrite)))
@@ -95,17 +102,17 @@ class SparkDataset:
              .write.mode("overwrite").partitionBy(self.ds.partition).parquet(target))
         else:
             self.frame.coalesce(1).sortWithinPartitions(*ordered).write.mode("overwrite").parquet(target)
-        for path in self.files.list_files(self.staging):
+        for path in self.files.list_files(self.spool):
             name = path.rsplit("/", 1)[-1]
             if not (name.startswith("part-") and name.endswith(".parquet")):
                 continue
             folder = path.rsplit("/", 2)[-2]
             value = folder.split("=", 1)[1] if self.ds.partition and "=" in folder else None
-            self.staged.setdefault(value, []).append(path)
+            self.spooled.setdefault(value, []).append(path)
 
     def write(self, value: str | None, names: Callable[[int], str], *, added_to: list[str] | None) -> list[str]:
         written = []
-        for path in sorted(self.staged.get(value, [])):
+        for path in sorted(self.spooled.get(value, [])):
             name = names(len(written))
             self.files.rename(path, name)
             written.append(name)

@@ -99,7 +99,7 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
 
 def _open(target: str, *, read_only: bool, config: dict[str, str]) -> duckdb.DuckDBPyConnection:
     # Imported here: opening a connection is the first time the settings model is needed.
-    from patchtrail.config import settings
+    from patchtrail.settings import settings
 
     limit = settings().duckdb_memory_limit
     if limit:

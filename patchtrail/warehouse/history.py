@@ -45,10 +45,10 @@ def merge_history(con: duckdb.DuckDBPyConnection, *, from_load: int | None = Non
             sql.run(con, "history/append_instance_compliance")
             sql.run(con, "history/append_patch_state")
         if scalar(con, "select count(*) from recompute_history"):
-            sql.run(con, "history/stage_recomputed_history", from_load=from_load)
+            sql.run(con, "history/recompute_versions", from_load=from_load)
             sql.run(con, "history/delete_affected_history")
-            sql.run(con, "history/merge_instance_compliance")
-            sql.run(con, "history/merge_patch_state")
+            sql.run(con, "history/insert_recomputed_instance_compliance")
+            sql.run(con, "history/insert_recomputed_patch_state")
         sql.run(con, "marts/refresh_patch_lists_by_load", load_id=from_load)
         for table in _SCRATCH:
             con.execute(f"drop table if exists temp.{table}")  # fixed names

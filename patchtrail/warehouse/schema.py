@@ -18,7 +18,7 @@ from functools import cache
 
 import duckdb
 
-from patchtrail.settings import SQL_DIR
+from patchtrail.constants import SQL_DIR
 from patchtrail.warehouse import sql
 
 #: The file that creates the layers' schemas; every other object comes after it.

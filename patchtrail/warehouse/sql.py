@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from patchtrail.settings import SQL_DIR
+from patchtrail.constants import SQL_DIR
 
 
 @cache

@@ -34,7 +34,7 @@ def test_the_one_definition_of_missing():
 def test_no_other_sql_lists_the_missing_states():
     """Only marts/is_non_compliant.sql names the non-compliant states as a filter (the seed
     macros name them as output columns, which is not a definition)."""
-    from patchtrail.settings import SQL_DIR
+    from patchtrail.constants import SQL_DIR
 
     offenders = []
     for path in (SQL_DIR / "warehouse").rglob("*.sql"):

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from lakekit import WINDOW_END, WINDOW_START, error_code, rows_of, wait
 
+from patchtrail.constants import LAKE_EXTRACT_COLUMNS
 from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
-from patchtrail.settings import LAKE_EXTRACT_COLUMNS
 from patchtrail.sources import lake_queries as queries
 
 pytestmark = [pytest.mark.service("lake"), pytest.mark.service("s3")]

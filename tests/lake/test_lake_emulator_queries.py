@@ -20,7 +20,7 @@ from lakekit import (
     seed_row,
 )
 
-from patchtrail.settings import LAKE_EXTRACT_COLUMNS
+from patchtrail.constants import LAKE_EXTRACT_COLUMNS
 from patchtrail.sources import lake_queries as queries
 
 pytestmark = pytest.mark.service("lake")

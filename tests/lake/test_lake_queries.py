@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from patchtrail.constants import LAKE_EXTRACT_COLUMNS
 from patchtrail.devkit.lake_emulator.trino import translate
 from patchtrail.errors import InvalidInput, PatchtrailError
-from patchtrail.settings import LAKE_EXTRACT_COLUMNS
 from patchtrail.sources import lake_queries as queries
 
 EDS = "37382170-182d-42ed-9df9-5aaf0b4b9511"

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: factories
 
 from factories import ACCOUNT, REGION, config_file_ci, lake_row, patch  # noqa: E402
 
-from patchtrail.settings import LAKE_EXTRACT_COLUMNS  # noqa: E402
+from patchtrail.constants import LAKE_EXTRACT_COLUMNS  # noqa: E402
 from patchtrail.warehouse import connect  # noqa: E402
 
 __all__ = ["ACCOUNT", "ORG_ID", "REGION", "config_file_ci", "patch"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from patchtrail.config import Settings
+from patchtrail.settings import Settings
 
 
 def test_defaults_work_for_the_demo(monkeypatch, tmp_path):

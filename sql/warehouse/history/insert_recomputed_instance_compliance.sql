@@ -1,4 +1,4 @@
--- Insert the recomputed versions staged by stage_recomputed_history.sql (temp table
+-- Insert the recomputed versions computed by recompute_versions.sql (temp table
 -- recomputed_instance_compliance) into history.instance_compliance, by name (never by position:
 -- a warehouse upgraded in place has its newer columns at the end).
 -- History is a pure function of the landed items: order, batching and repetition do not matter.
