@@ -151,8 +151,8 @@ def test_a_late_item_rewrites_only_the_months_it_changes(tmp_path):
 
 @pytest.mark.parametrize("text", ["", "{", "[]", '{"format": "other"}', "\x00\x00\x00\x00"])
 def test_a_corrupt_or_empty_manifest_is_recovered_by_a_full_republish(warehouse, tmp_path, text):
-    from patchtrail.publish.lake import LakeError, snapshot_files
     from patchtrail.publish.parquet import lake_files
+    from patchtrail.publish.parquet_lake import LakeError, snapshot_files
 
     wh = warehouse / "w.duckdb"
     lake = tmp_path / "lake"

@@ -18,8 +18,8 @@ from test_publish_parquet import lake_sql, split_by_day
 
 from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
-from patchtrail.publish.lake import DATASET_NAMES
 from patchtrail.publish.parquet import publish_parquet
+from patchtrail.publish.parquet_lake import DATASET_NAMES
 
 PUBLISH = ("import sys; from patchtrail.publish.parquet import publish_parquet; "
            "publish_parquet(sys.argv[1], sys.argv[2])")

@@ -1,4 +1,4 @@
-"""Publish the warehouse as the Parquet lake (layout and snapshot rules: `patchtrail.publish.lake`).
+"""Publish the warehouse as the Parquet lake (layout and snapshot rules: `patchtrail.publish.parquet_lake`).
 
     <root>/instance_compliance_versions/valid_from_month=<yyyy-mm>/part-*.parquet
     <root>/instance_compliance_closures/valid_to_month=<yyyy-mm>/part-*.parquet
@@ -33,7 +33,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from patchtrail.analytics.policy import DEFAULT_POLICY
-from patchtrail.publish.lake import (
+from patchtrail.publish.parquet_lake import (
     DATASETS,
     MAX_ROWS_PER_FILE,
     Dataset,

@@ -95,7 +95,7 @@ class Inputs:
     @classmethod
     def from_export(cls, spark, folder: str) -> tuple[Inputs, SlaPolicy | None]:
         """The inputs of a `patchtrail spark export` folder (any Hadoop URI), and its policy."""
-        from patchtrail.spark.lake import HadoopFiles
+        from patchtrail.spark.parquet_lake import HadoopFiles
 
         files = HadoopFiles(spark, folder)
         text = files.read_text("sla_policy.json")

@@ -48,7 +48,7 @@ def run(spark, inputs, policy, out: str) -> JobResult:
         policy: a `patchtrail.spark.build.SlaPolicy`.
     """
     from patchtrail.spark.build import build
-    from patchtrail.spark.lake import publish_lake
+    from patchtrail.spark.parquet_lake import publish_lake
 
     started = time.monotonic()
     built = build(spark, inputs, policy)

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 #: What the driver imports: the job, the lake planner, and their SQL. Executors need none of it.
 PACKAGED = ("patchtrail/__init__.py", "patchtrail/errors.py", "patchtrail/publish/__init__.py",
-            "patchtrail/publish/lake.py", "patchtrail/spark/*.py", "sql/spark/**/*.sql")
+            "patchtrail/publish/parquet_lake.py", "patchtrail/spark/*.py", "sql/spark/**/*.sql")
 ENTRY = '''"""spark-submit entry point of the patchtrail history job (written by `patchtrail spark package`)."""
 import sys
 

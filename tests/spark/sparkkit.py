@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 from factories import config_file_ci, configuration, lake_event, patch
 
-from patchtrail.publish.lake import DATASET_NAMES
+from patchtrail.publish.parquet_lake import DATASET_NAMES
 
 #: Spark settings for the tests' tiny inputs, in process and under spark-submit alike: one
 #: partition per core (2 cores), no adaptive re-planning, no whole-stage code generation and the

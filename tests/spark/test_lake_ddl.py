@@ -9,7 +9,7 @@ from pathlib import Path
 from sparkkit import lake_rows, manifest_files
 from test_spark_history import duckdb_rows, spark_rows
 
-from patchtrail.publish.lake import DATASET_NAMES
+from patchtrail.publish.parquet_lake import DATASET_NAMES
 
 DOCS = Path(__file__).parents[2] / "docs" / "bi.md"
 LOCATION = "s3://analytics-bucket/patchtrail"

@@ -16,7 +16,7 @@ def test_spark_package_writes_a_zip_with_the_job_and_its_sql(tmp_path):
     result = CliRunner().invoke(app, ["spark", "package", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     names = zipfile.ZipFile(tmp_path / "patchtrail_spark.zip").namelist()
-    assert {"patchtrail/spark/job.py", "patchtrail/publish/lake.py", "sql/spark/patch_state.sql",
+    assert {"patchtrail/spark/job.py", "patchtrail/publish/parquet_lake.py", "sql/spark/patch_state.sql",
             "sql/spark/seed/ssm-patch-compliance-all-ec2-instances.sql"} <= set(names)
     assert not [n for n in names if "duckdb" in n or n.startswith(("transforms/", "flows/"))]
     assert "--py-files" in result.output and "patchtrail_spark_job.py" in result.output

@@ -1,5 +1,5 @@
 """Publish the Spark build as the Parquet lake: the layout and snapshot rules of
-`patchtrail.publish.lake`, with Spark writing the files and Hadoop's FileSystem moving them.
+`patchtrail.publish.parquet_lake`, with Spark writing the files and Hadoop's FileSystem moving them.
 
 Per dataset, one Spark job writes every partition that changed into `<root>/_spool/<snapshot>/`
 (one file per partition), and the driver renames each file to its final name; then the manifest
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from patchtrail.publish.lake import (
+from patchtrail.publish.parquet_lake import (
     DATASETS,
     SPOOL_FOLDERS,
     Dataset,
