@@ -160,21 +160,22 @@ def _object(statement: duckdb.Statement) -> str:
 
 def _qualified_names(text: str) -> set[str]:
     """Every `a.b` of identifiers in `text`, outside comments and string literals (lowercased)."""
-    tokens = duckdb.tokenize(text)
-    words = []
-    for (start, kind), (end, _) in zip(tokens, [*tokens[1:], (len(text), None)], strict=True):
-        if kind not in (duckdb.token_type.comment, duckdb.token_type.string_const):
-            words.append(text[start:end].strip())
+    words = [piece.strip() for kind, piece in _pieces(text)
+             if kind not in (duckdb.token_type.comment, duckdb.token_type.string_const)]
     return {f"{a}.{c}".replace('"', "").lower()
             for a, b, c in zip(words, words[1:], words[2:], strict=False) if b == "." and a and c}
 
 
 def _code(text: str) -> str:
     """`text` without its comments (string literals kept)."""
+    return "".join(" " if kind == duckdb.token_type.comment else piece for kind, piece in _pieces(text))
+
+
+def _pieces(text: str) -> list[tuple[duckdb.token_type, str]]:
+    """`text` cut at DuckDB's tokens: each token's kind and its text up to the next token."""
     tokens = duckdb.tokenize(text)
-    return "".join(" " if kind == duckdb.token_type.comment else text[start:end]
-                   for (start, kind), (end, _) in zip(tokens, [*tokens[1:], (len(text), None)],
-                                                      strict=True))
+    ends = [start for start, _ in tokens[1:]] + [len(text)]
+    return [(kind, text[start:end]) for (start, kind), end in zip(tokens, ends, strict=True)]
 
 
 def _rank(name: str) -> tuple[int, str]:
