@@ -175,12 +175,13 @@ def render_macro_index(models: list[Model]) -> str:
 def rendered_names(template: str | None = None) -> list[str]:
     """The object names the template renders, in order."""
     template = TEMPLATE.read_text() if template is None else template
-    names: list[str] = []
-    for line in template.splitlines():
-        match = _DIRECTIVE.match(line)
-        if match:
-            names += [n.strip() for n in match.group(2).split(",")]
-    return names
+    return [name for line in template.splitlines() for name in (_directive(line) or ("", []))[1]]
+
+
+def _directive(line: str) -> tuple[str, list[str]] | None:
+    """`("model", [name])` or `("macro-index", [names])` for a directive line, else None."""
+    match = _DIRECTIVE.match(line)
+    return (match.group(1), [n.strip() for n in match.group(2).split(",")]) if match else None
 
 
 def render(template: str | None = None) -> str:
@@ -190,17 +191,17 @@ def render(template: str | None = None) -> str:
     out: list[str] = [HEADER, ""]
     lines = template.splitlines()
     for i, line in enumerate(lines):
-        match = _DIRECTIVE.match(line)
-        if not match:
+        directive = _directive(line)
+        if directive is None:
             out.append(line)
             continue
-        what, names = match.group(1), [n.strip() for n in match.group(2).split(",")]
+        what, names = directive
         unknown = [n for n in names if n not in models]
         if unknown:
             raise ModelError(f"{TEMPLATE.name}: no model for {', '.join(unknown)}")
         out.append(render_model(models[names[0]]) if what == "model"
                    else render_macro_index([models[n] for n in names]))
-        if i + 1 < len(lines) and _DIRECTIVE.match(lines[i + 1]):
+        if i + 1 < len(lines) and _directive(lines[i + 1]):
             out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 
