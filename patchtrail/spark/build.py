@@ -125,14 +125,14 @@ def build(spark, inputs: Inputs, policy: SlaPolicy) -> Built:
     _register_policy(spark, policy, inputs.waivers)
     step_params = {"recorded_at": recorded_at}
     for name, materialised in STEPS:
-        frame = spark.sql(load_sql(name), args=_used(load_sql(name), step_params))
+        frame = _run_step(spark, name, step_params)
         _view(spark, name, frame.localCheckpoint(eager=True) if materialised else frame)
     micros = spark.sql("select unix_micros(max(captured_at)) as m from instance_snapshots").collect()[0]["m"]
     as_of = None if micros is None else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
     params = {"as_of": as_of or recorded_at, "policy_name": policy.name,
               "policy_thresholds_sha256": policy.thresholds_sha256}
     for name in TIMED_STEPS:
-        frame = spark.sql(load_sql(name), args=_used(load_sql(name), params))
+        frame = _run_step(spark, name, params)
         _view(spark, name, frame.localCheckpoint(eager=True))
     return Built(as_of=as_of, views=tuple(n for n, _ in STEPS) + TIMED_STEPS)
 
@@ -184,6 +184,12 @@ def _register_policy(spark, policy: SlaPolicy, waivers: list[str]) -> None:
         .createOrReplaceTempView("sla_thresholds")
     frame = spark.read.parquet(*waivers) if waivers else spark.createDataFrame([], WAIVER_SCHEMA)
     frame.createOrReplaceTempView("waivers")
+
+
+def _run_step(spark, name: str, params: dict[str, Any]):
+    """The frame of sql/spark/<name>.sql, read once, with the parameters it names bound."""
+    text = load_sql(name)
+    return spark.sql(text, args=_used(text, params))
 
 
 def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
