@@ -118,3 +118,37 @@ def test_sigkill_mid_run_then_a_rerun_equals_a_clean_build(fleet, clean, tmp_pat
     assert snapshot(warehouse) == clean
     if objects > 10:
         assert committed >= 1 and again.totals()["objects_unchanged"] > 0  # chunks had committed
+
+
+def test_delivery_days_land_in_capture_order_so_chunks_extend_history(fleet, tmp_path):
+    """AWS Config keys do not zero-pad month and day (2026/1/2, 2026/1/10): objects land in
+    the order their names count in, so each chunk of a bulk load starts where the one before
+    ended and its merge never reaches back into history already merged."""
+    warehouse = tmp_path / "w.duckdb"
+    summary = ingest_files([fleet / "config"], warehouse=warehouse, chunk_items=15)
+    assert len(summary.load_ids) > 3
+    con = connect(warehouse, read_only=True)
+    reaching_back = con.execute("""
+        with per_load as (
+            select account_id, aws_region, instance_id, load_id,
+                min(captured_at) as first_at, max(captured_at) as last_at,
+            from landing.configuration_items
+            group by all
+        )
+        select l.instance_id, l.load_id, l.first_at
+        from per_load as l
+        join per_load as earlier using (account_id, aws_region, instance_id)
+        where earlier.load_id < l.load_id and earlier.last_at > l.first_at
+    """).fetchall()
+    con.close()
+    assert reaching_back == []
+
+
+def test_landing_order_counts_numbers_as_numbers():
+    from patchtrail.ingest.pipeline import landing_order
+    from patchtrail.sources.base import SourceObject
+
+    uris = ["AWSLogs/1/Config/us-east-1/2026/1/10/a.json.gz", "AWSLogs/1/Config/us-east-1/2026/1/2/a.json.gz",
+            "AWSLogs/1/Config/us-east-1/2025/12/31/a.json.gz", "AWSLogs/1/Config/eu-west-1/2026/1/1/b.json.gz"]
+    ordered = [o.uri for o in landing_order([SourceObject(uri=u, format="config_delivery") for u in uris])]
+    assert ordered == [uris[3], uris[2], uris[1], uris[0]]

@@ -7,8 +7,9 @@ to a pool of worker processes. Each worker reads its group's objects and flatten
 (`flatten_group`), and sends back Arrow tables; the run lands the groups in listing order, so
 the warehouse is the same as if one process had done it all.
 
-Memory stays bounded: a group holds at most GROUP_ITEMS items, and at most `2 x workers` groups
-are in flight. An object that turns out larger than a group (a small gzip can hold a big file)
+Memory stays bounded: a group holds at most GROUP_BYTES of listed bytes (or one larger object),
+an object in a group at most GROUP_ITEMS items, and at most `workers + 1` groups are in flight
+(each worker's, and the one the run lands). An object that turns out larger than a group (a small gzip can hold a big file)
 is sent back unread, and the run streams it in its own process, a batch at a time.
 """
 
@@ -29,7 +30,7 @@ from typing import Any
 from patchtrail.sources.base import ObjectError, ObjectUnreadable, Source, SourceObject
 
 log = logging.getLogger("patchtrail")
-#: Items flattened together in one group (and the most a group may hold).
+#: Most items one object of a group may hold (a larger one is streamed by the run itself).
 GROUP_ITEMS = 500
 #: Bytes (as listed, often compressed) of small objects put in one group.
 GROUP_BYTES = 4 << 20
@@ -125,10 +126,10 @@ class WorkerPool:
 
     def groups(self, source: Source, groups: Iterable[list[SourceObject]],
                now: datetime | None) -> Iterator[Group]:
-        """Each group's result, in the order given, at most 2 x workers in flight."""
+        """Each group's result, in the order given, at most `workers + 1` in flight."""
         pending: deque[Future[Group]] = deque()
         todo = iter(groups)
-        for group in islice(todo, 2 * self.workers):
+        for group in islice(todo, self.workers + 1):
             pending.append(self._pool.submit(flatten_group, source, group, now))
         while pending:
             result = pending.popleft().result()
