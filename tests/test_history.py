@@ -93,9 +93,15 @@ def test_lake_copy_arriving_later_fills_event_time(con, load):
     ci = day(1, [patch("A")])
     load([ci])
     assert con.execute("select event_id from landing.configuration_items").fetchone() == (None,)
-    load([lake_event(ci, event_id="ev-9")])
-    assert con.execute("select event_id, strftime(event_time, '%H:%M:%S') "
-                       "from landing.configuration_items").fetchone() == ("ev-9", "06:00:00")
+    load([day(2, [patch("A")])])  # a later load: the mart's row of day 1 is not rebuilt again
+    event = lake_event(ci, event_id="ev-9")
+    event["eventTime"] = "2026-03-01T06:00:42Z"  # Lake's eventTime a little after the capture
+    load([event])
+    assert con.execute("select event_id, strftime(event_time, '%H:%M:%S') from "
+                       "landing.configuration_items where event_id is not null").fetchall() == [
+        ("ev-9", "06:00:42")]
+    assert con.execute("select strftime(eventTime, '%d %H:%M:%S') from marts.patch_lists_by_item "
+                       "order by eventTime").fetchall() == [("01 06:00:42",), ("02 06:00:00",)]
 
 
 def test_instances_are_independent(con, load):

@@ -1,7 +1,7 @@
 -- Bring marts.patch_lists_by_item up to date after a load: add the rows of the items landed by
--- load $load_id or later (a row depends on its own item only, so older rows stand), and give
--- existing rows the CloudTrail Lake eventTime that a later Lake copy of their item filled in
--- (landing.configuration_items.event_time), whichever instance they belong to.
+-- load $load_id or later (a row depends on its own item only, so older rows stand). The
+-- CloudTrail Lake eventTime a later Lake copy fills into an older row is written where the copy
+-- lands (landing/fill_event_ids.sql), so this step reads only the load's own items.
 -- (The capture-time bound lets DuckDB skip the row groups of older observations.)
 -- Parameters: $load_id (bigint).
 delete from marts.patch_lists_by_item as m
@@ -59,10 +59,3 @@ joined as (
     left join lists using (ci_id)
 )
 select * from joined;
-
-update marts.patch_lists_by_item as m
-set eventTime = i.event_time
-from landing.configuration_items as i
-where m.ci_id = i.ci_id
-    and i.event_time is not null
-    and m.eventTime is distinct from i.event_time;
