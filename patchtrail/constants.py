@@ -12,8 +12,9 @@ SQL_DIR = Path(str(resources.files("patchtrail.sql")))
 
 #: Configuration items flattened and landed per batch: memory stays bounded by this.
 BATCH_ITEMS = 500
-#: Items per committed chunk of a run (at object boundaries): the run's memory is bounded by it.
-CHUNK_ITEMS = 2000
+#: Items per committed chunk of a run (at object boundaries: an object lands whole), so a run's
+#: memory is bounded by this or by its largest object, whichever is larger.
+CHUNK_ITEMS = 1000
 
 #: The fleet `patchtrail demo` simulates by default (docs/analytics.md's worked queries run on it).
 DEMO_FLEET = {"accounts": 3, "regions": 2, "instances": 12, "days": 120, "seed": 7}

@@ -52,10 +52,11 @@ class Settings(BaseSettings):
     lake_timeout_seconds: float | None = Field(None, description="Cancel Lake queries after this.")
     lake_price_per_gb: float = Field(0.005, ge=0, description="USD per GB scanned, for estimates.")
     s3_endpoint_url: str | None = Field(None, description="S3 endpoint override (e.g. moto).")
-    duckdb_memory_limit: str | None = Field(
-        None, pattern=r"^\d+(\.\d+)? ?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
-        description="DuckDB's memory_limit for every warehouse connection (e.g. '2GB'): DuckDB "
-                    "spills to temporary files past it. Default: DuckDB's own, 80% of RAM.")
+    duckdb_memory_limit: str = Field(
+        "1GB", pattern=r"^\d+(\.\d+)? ?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB's memory_limit for every warehouse connection (e.g. '4GB'): DuckDB "
+                    "spills to temporary files past it. Without a limit DuckDB caches up to 80% "
+                    "of RAM, and a long ingest keeps what it touched (100,000 items: 5.5 GB).")
     aws_max_attempts: int = Field(8, ge=1, le=20, description="Attempts per AWS request (botocore's "
                                   "standard retry mode); flow tasks then retry transient failures "
                                   "again, with longer backoff.")

@@ -30,8 +30,9 @@ from typing import Any
 from patchtrail.sources.base import ObjectError, ObjectUnreadable, Source, SourceObject
 
 log = logging.getLogger("patchtrail")
-#: Most items one object of a group may hold (a larger one is streamed by the run itself).
-GROUP_ITEMS = 500
+#: Most items one object of a group may hold (a larger one is streamed by the run itself, in
+#: its own process); one chunk's worth, so AWS Config's six-hourly files of a large account fit.
+GROUP_ITEMS = 1000
 #: Bytes (as listed, often compressed) of small objects put in one group.
 GROUP_BYTES = 4 << 20
 #: Below this many bytes in all, a run reads in its own process (workers cost ~1 s to start).

@@ -101,9 +101,7 @@ def _open(target: str, *, read_only: bool, config: dict[str, str]) -> duckdb.Duc
     # Imported here: opening a connection is the first time the settings model is needed.
     from patchtrail.settings import settings
 
-    limit = settings().duckdb_memory_limit
-    if limit:
-        config = {**config, "memory_limit": limit}
+    config = {**config, "memory_limit": settings().duckdb_memory_limit}
     try:
         return duckdb.connect(target, read_only=read_only, config=config)
     except duckdb.IOException as exc:
