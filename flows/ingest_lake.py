@@ -84,8 +84,7 @@ def ingest_lake_flow(stores: list[dict], warehouse: str | None = None, start: st
     """
     cfg = settings()
     warehouse = warehouse or str(cfg.warehouse)
-    endpoints = AwsEndpoints(region=region or cfg.aws_region,
-                             lake_endpoint_url=endpoint_url or cfg.lake_endpoint_url)
+    endpoints = AwsEndpoints.from_settings(region=region, lake_endpoint_url=endpoint_url)
     checked = [Store(validate.event_data_store_id(s["id"]), s.get("role_arn")) for s in stores]
     lake = LakeSettings(max_concurrency=max_concurrency or cfg.lake_max_concurrency, deliver_to=deliver_to,
                         timeout=timeout, price_per_gb=cfg.lake_price_per_gb,

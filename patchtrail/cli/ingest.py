@@ -208,10 +208,11 @@ def ingest_s3(
     from patchtrail.ingest import s3 as s3_ingest
 
     console.setup_logging(verbose=verbose, quiet=quiet)
-    keys = _public_keys(public_key)
+    endpoints = AwsEndpoints.from_settings(region=region, s3_endpoint_url=endpoint_url)
+    keys = _public_keys(public_key, endpoints)
     with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):
         summary = s3_ingest.ingest_s3(
-            uri, warehouse=warehouse, endpoints=AwsEndpoints(region=region, s3_endpoint_url=endpoint_url),
+            uri, warehouse=warehouse, endpoints=endpoints,
             since=parse_date(since, "--since") if since else None, accounts=account, regions=config_region,
             max_workers=max_workers, keys=keys, on_listed=on_listed, on_object=on_object)
     if fmt == "table":

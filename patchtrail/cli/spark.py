@@ -35,7 +35,7 @@ def spark_export(
 
     require_warehouse(warehouse)
     result = export_landing(warehouse, out, policy=policy,
-                            endpoints=AwsEndpoints(s3_endpoint_url=s3_endpoint_url))
+                            endpoints=AwsEndpoints.from_settings(s3_endpoint_url=s3_endpoint_url))
     console.stdout.print(f"{result.root}: {result.rows} ({len(result.files)} files)", highlight=False)
 
 
