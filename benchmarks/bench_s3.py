@@ -40,6 +40,7 @@ MB = 1 << 20
 CHILD = """
 import json, os, sys, threading, time
 sys.path.insert(0, {root!r})
+from patchtrail.aws import AwsEndpoints
 from patchtrail.sources import s3
 from patchtrail.ingest.s3 import ingest_s3
 
@@ -54,7 +55,7 @@ def sample():
         time.sleep(0.005)
 
 mode, endpoint, bucket, workers, warehouse, latency = sys.argv[1:7]
-client = s3.make_client(endpoint_url=endpoint, region="us-east-1", max_workers=int(workers))
+client = s3.make_client(AwsEndpoints(region="us-east-1", s3_endpoint_url=endpoint), max_workers=int(workers))
 if float(latency):  # a wait per request, as a network round trip would (the GIL is released)
     client.meta.events.register("before-send.s3", lambda **_: time.sleep(float(latency)))
 before = rss()
@@ -162,9 +163,10 @@ def _start_moto() -> tuple[subprocess.Popen, str]:
 def _client(endpoint: str):
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    from patchtrail.aws import AwsEndpoints
     from patchtrail.sources import s3
 
-    return s3.make_client(endpoint_url=endpoint, region="us-east-1")
+    return s3.make_client(AwsEndpoints(region="us-east-1", s3_endpoint_url=endpoint))
 
 
 def _put_large(client, size_mb: int) -> int:

@@ -19,8 +19,10 @@ from patchtrail.flows.writer import single_writer
 from prefect import flow, get_run_logger, runtime, task
 
 from patchtrail import spool, validate
+from patchtrail.aws import AwsEndpoints
 from patchtrail.ingest.lake import (
     LakePlan,
+    LakeRange,
     SpooledWindow,
     land_spooled,
     not_spooled,
@@ -34,23 +36,22 @@ from patchtrail.sources.lake import LakeSettings, Store, Window, make_client
 
 @task(name="plan-lake-windows", **retry_options())
 def plan_lake_windows(stores: list[Store], warehouse: str, start: str | None, end: str | None,
-                 window: str, overlap: str, endpoint_url: str | None, region: str | None) -> LakePlan:
+                      window: str, overlap: str, endpoints: AwsEndpoints) -> LakePlan:
     """Each store's range (from --start or its watermark) cut into windows; checks credentials
     and assumes each store's role once, so a wrong role fails the run before any query."""
     for store in stores:
-        make_client(endpoint_url=endpoint_url, region=region, role_arn=store.role_arn, max_attempts=1)
+        make_client(endpoints, role_arn=store.role_arn, max_attempts=1)
+    time_range = LakeRange(start, end, window=validate.duration(window, parameter="window"),
+                           overlap=validate.duration(overlap, parameter="overlap"))
     with single_writer():
-        return plan_lake(stores, warehouse=warehouse, start=start, end=end,
-                         window=validate.duration(window, parameter="window"),
-                         overlap=validate.duration(overlap, parameter="overlap"), now=datetime.now(UTC))
+        return plan_lake(stores, time_range, warehouse=warehouse, now=datetime.now(UTC))
 
 
 @task(name="query-lake-window", task_run_name="query {window}", **retry_options())
-def query_window(window: Window, directory: str, endpoint_url: str | None, region: str | None,
+def query_window(window: Window, directory: str, endpoints: AwsEndpoints,
                  lake: LakeSettings) -> SpooledWindow:
     """Run one window's query (split if it fails) and spool its rows under `directory`."""
-    return spool_window(window, Path(directory), endpoint_url=endpoint_url, region=region,
-                        settings=lake)
+    return spool_window(window, Path(directory), endpoints=endpoints, settings=lake)
 
 
 @task(name="land-lake-results", **retry_options())
@@ -83,17 +84,17 @@ def ingest_lake_flow(stores: list[dict], warehouse: str | None = None, start: st
     """
     cfg = settings()
     warehouse = warehouse or str(cfg.warehouse)
-    endpoint_url, region = endpoint_url or cfg.lake_endpoint_url, region or cfg.aws_region
+    endpoints = AwsEndpoints.from_settings(region=region, lake_endpoint_url=endpoint_url)
     checked = [Store(validate.event_data_store_id(s["id"]), s.get("role_arn")) for s in stores]
     lake = LakeSettings(max_concurrency=max_concurrency or cfg.lake_max_concurrency, deliver_to=deliver_to,
                         timeout=timeout, price_per_gb=cfg.lake_price_per_gb,
                         max_attempts=cfg.aws_max_attempts)
     plan = plan_lake_windows(checked, warehouse, start, end, window or cfg.lake_window,
-                             overlap or cfg.lake_overlap, endpoint_url, region)
+                             overlap or cfg.lake_overlap, endpoints)
     with spool.spooled(warehouse, str(runtime.flow_run.id or "local")) as directory:
         spooled = fan_out(query_window, [
-            {"window": w, "directory": str(directory), "endpoint_url": endpoint_url, "region": region,
-             "lake": lake} for w in plan.windows],
+            {"window": w, "directory": str(directory), "endpoints": endpoints, "lake": lake}
+            for w in plan.windows],
             limit=lake.max_concurrency,
             on_failure=lambda piece, exc: not_spooled(piece["window"], f"gave up: {exc}"))
         summary = land_results(spooled, plan, checked, warehouse, lake)

@@ -20,6 +20,7 @@ from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_table_artifact
 
 from patchtrail import spool
+from patchtrail.aws import AwsEndpoints
 from patchtrail.ingest.s3 import (
     by_account_region,
     land_spooled,
@@ -33,17 +34,16 @@ from patchtrail.sources import s3
 from patchtrail.sources.sign_file import PublicKeys
 
 
-def _client(endpoint_url: str | None, region: str | None, max_workers: int):
-    return s3.make_client(endpoint_url=endpoint_url, region=region, max_workers=max_workers,
-                          max_attempts=settings().aws_max_attempts)
+def _client(endpoints: AwsEndpoints, max_workers: int):
+    return s3.make_client(endpoints, max_workers=max_workers, max_attempts=settings().aws_max_attempts)
 
 
 @task(name="list-s3", **retry_options())
 def list_bucket(uri: str, warehouse: str, since: str | None, accounts: list[str] | None,
-                regions: list[str] | None, max_workers: int, endpoint_url: str | None,
-                region: str | None) -> tuple[s3.Listing, list[s3.S3Object]]:
+                regions: list[str] | None, max_workers: int,
+                endpoints: AwsEndpoints) -> tuple[s3.Listing, list[s3.S3Object]]:
     """The listing (per account and region, concurrently) and which of its objects are new."""
-    listing = list_s3(uri, client=_client(endpoint_url, region, max_workers),
+    listing = list_s3(uri, client=_client(endpoints, max_workers),
                       since=date.fromisoformat(since) if since else None, accounts=accounts,
                       regions=regions, max_workers=max_workers)
     with single_writer():
@@ -52,9 +52,9 @@ def list_bucket(uri: str, warehouse: str, since: str | None, accounts: list[str]
 
 @task(name="fetch-s3-objects", task_run_name="fetch {account_id}/{aws_region}", **retry_options())
 def fetch_group(account_id: str, aws_region: str, objects: list[s3.S3Object], directory: str,
-                max_workers: int, endpoint_url: str | None, region: str | None) -> list[s3.SpooledObject]:
+                max_workers: int, endpoints: AwsEndpoints) -> list[s3.SpooledObject]:
     """Download one account and region's new objects into `directory`."""
-    return s3.spool_objects(_client(endpoint_url, region, max_workers), objects, Path(directory),
+    return s3.spool_objects(_client(endpoints, max_workers), objects, Path(directory),
                             max_workers=max_workers)
 
 
@@ -87,20 +87,21 @@ def ingest_s3_flow(uri: str, warehouse: str | None = None, since: str | None = N
     """
     cfg = settings()
     warehouse = warehouse or str(cfg.warehouse)
-    endpoint_url, region = endpoint_url or cfg.s3_endpoint_url, region or cfg.aws_region
-    listing, new = list_bucket(uri, warehouse, since, accounts, regions, max_workers, endpoint_url, region)
+    endpoints = AwsEndpoints(region=region or cfg.aws_region,
+                             s3_endpoint_url=endpoint_url or cfg.s3_endpoint_url)
+    listing, new = list_bucket(uri, warehouse, since, accounts, regions, max_workers, endpoints)
     groups: dict[tuple[str, str], list[s3.S3Object]] = defaultdict(list)
     for obj in new:
         groups[(obj.account_id or "-", obj.aws_region or "all-regions")].append(obj)
     with spool.spooled(warehouse, str(runtime.flow_run.id or "local")) as directory:
         spooled = fan_out(fetch_group, [
             {"account_id": account, "aws_region": aws_region, "objects": objects,
-             "directory": str(directory), "max_workers": max_workers, "endpoint_url": endpoint_url,
-             "region": region} for (account, aws_region), objects in sorted(groups.items())],
+             "directory": str(directory), "max_workers": max_workers, "endpoints": endpoints}
+            for (account, aws_region), objects in sorted(groups.items())],
             limit=FETCH_TASKS_AT_ONCE,
             on_failure=lambda piece, exc: [s3.SpooledObject.failed(o, f"{o.uri}: gave up: {exc}")
                                            for o in piece["objects"]])
-        parameters = run_parameters(uri, endpoint_url=endpoint_url, since=since, accounts=accounts,
+        parameters = run_parameters(uri, endpoints=endpoints, since=since, accounts=accounts,
                                     regions=regions, max_workers=max_workers,
                                     verify_signature=public_key is not None)
         summary = land_objects(listing, [one for group in spooled for one in group], warehouse,

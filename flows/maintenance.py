@@ -15,6 +15,7 @@ from prefect import flow, task
 from prefect.artifacts import create_link_artifact
 
 from patchtrail.analytics.rebuild import rebuild
+from patchtrail.aws import AwsEndpoints
 from patchtrail.publish.parquet import publish_parquet
 from patchtrail.publish.report import write_report
 from patchtrail.settings import settings
@@ -32,8 +33,7 @@ def rebuild_warehouse(warehouse: str) -> dict:
 @task(name="publish-parquet-lake")
 def publish_lake(warehouse: str, root: str, policy: str) -> dict:
     """Write the changed partitions of the Parquet lake; the SLA datasets answer `policy`."""
-    lake = publish_parquet(warehouse, root, policy=policy, s3_endpoint_url=settings().s3_endpoint_url,
-                           region=settings().aws_region)
+    lake = publish_parquet(warehouse, root, policy=policy, endpoints=AwsEndpoints.from_settings())
     return {"root": lake.root, "written": len(lake.written), "unchanged": lake.unchanged,
             "sla_policy": lake.sla.policy.name if lake.sla else None}
 

@@ -9,6 +9,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from patchtrail.aws import AwsEndpoints
 from patchtrail.publish.landing import export_landing
 from patchtrail.settings import settings
 from patchtrail.spark.submit import submit
@@ -17,8 +18,8 @@ from patchtrail.spark.submit import submit
 @task(name="export-landing", cache_policy=NO_CACHE)
 def export_items(warehouse: str, export_dir: str, policy: str) -> dict:
     """Write landing.configuration_items, the waivers and the SLA policy as the job's input."""
-    result = export_landing(warehouse, export_dir, policy=policy, s3_endpoint_url=settings().s3_endpoint_url,
-                            region=settings().aws_region)
+    result = export_landing(warehouse, export_dir, policy=policy,
+                            endpoints=AwsEndpoints.from_settings())
     return {"root": result.root, "rows": result.rows}
 
 

@@ -87,6 +87,7 @@ def test_s3_flow_lands_an_organisation_from_moto(prefect_server, tmp_path):
     from moto.server import ThreadedMotoServer
     from patchtrail.flows.ingest_s3 import ingest_s3_flow
 
+    from patchtrail.aws import AwsEndpoints
     from patchtrail.devkit.s3_upload import upload_tree
     from patchtrail.sources import s3
 
@@ -97,7 +98,7 @@ def test_s3_flow_lands_an_organisation_from_moto(prefect_server, tmp_path):
         host, port = server.get_host_and_port()
         url = f"http://{host}:{port}"
         bucket = f"org-config-{uuid.uuid4().hex[:12]}"  # moto's backend is shared by the process
-        upload_tree(tmp_path / "data", bucket, "", s3.make_client(endpoint_url=url), create_bucket=True)
+        upload_tree(tmp_path / "data", bucket, "", s3.make_client(AwsEndpoints(s3_endpoint_url=url)), create_bucket=True)
         result = ingest_s3_flow(f"s3://{bucket}", warehouse=str(tmp_path / "w.duckdb"),
                                 endpoint_url=url, region="us-east-1")
     finally:

@@ -137,6 +137,7 @@ def test_s3_flow_retries_only_the_failing_account(prefect_server, tmp_path, monk
     import patchtrail.flows.ingest_s3 as module
     from moto.server import ThreadedMotoServer
 
+    from patchtrail.aws import AwsEndpoints
     from patchtrail.devkit.s3_upload import upload_tree
     from patchtrail.sources import s3
 
@@ -149,7 +150,7 @@ def test_s3_flow_retries_only_the_failing_account(prefect_server, tmp_path, monk
         host, port = server.get_host_and_port()
         url = f"http://{host}:{port}"
         bucket = f"org-config-{uuid.uuid4().hex[:12]}"
-        client = s3.make_client(endpoint_url=url)
+        client = s3.make_client(AwsEndpoints(s3_endpoint_url=url))
         upload_tree(tmp_path / "data", bucket, "", client, create_bucket=True)
         keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]]
         accounts = sorted({s3.key_parts(f"s3://{bucket}/{k}")[0] for k in keys})

@@ -15,11 +15,12 @@ from pathlib import Path
 import boto3
 import pytest
 
+from patchtrail.aws import AwsEndpoints
 from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
 from patchtrail.devkit.simulator import iter_events, simulate_to_dir
 from patchtrail.errors import InvalidInput
 from patchtrail.ingest import ingest_files
-from patchtrail.ingest.lake import ingest_lake
+from patchtrail.ingest.lake import LakeRange, ingest_lake
 from patchtrail.sources import lake_queries as queries
 from patchtrail.sources.lake import LakeRunner, LakeSettings, Store
 from patchtrail.warehouse import connect
@@ -43,11 +44,12 @@ def emulator(fleet):
         yield lake
 
 
-def lake_ingest(lake, warehouse, *, window=timedelta(days=8), settings=None, **kwargs):
-    kwargs.setdefault("start", START)
-    kwargs.setdefault("end", END)
-    return ingest_lake([Store(lake.store_id)], warehouse=warehouse, window=window,
-                       endpoint_url=lake.endpoint_url, region="us-east-1",
+def lake_ingest(lake, warehouse, *, window=timedelta(days=8), settings=None, start=START, end=END,
+                overlap=timedelta(hours=6), s3_endpoint_url=None, **kwargs):
+    return ingest_lake([Store(lake.store_id)], warehouse=warehouse,
+                       time_range=LakeRange(start, end, window=window, overlap=overlap),
+                       endpoints=AwsEndpoints(region="us-east-1", lake_endpoint_url=lake.endpoint_url,
+                                              s3_endpoint_url=s3_endpoint_url),
                        settings=settings or LakeSettings(**FAST), **kwargs)
 
 
@@ -158,8 +160,8 @@ def test_first_run_without_start_is_refused(emulator, tmp_path):
                                    "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/../x"])
 def test_hostile_store_ids_are_refused_before_any_request(emulator, tmp_path, store):
     with pytest.raises(InvalidInput, match="event_data_store"):
-        ingest_lake([Store(store)], warehouse=tmp_path / "w.duckdb", start=START, end=END,
-                    endpoint_url=emulator.endpoint_url, region="us-east-1")
+        ingest_lake([Store(store)], warehouse=tmp_path / "w.duckdb", time_range=LakeRange(START, END),
+                    endpoints=AwsEndpoints(region="us-east-1", lake_endpoint_url=emulator.endpoint_url))
     queries_seen = emulator.client().list_queries(EventDataStore=emulator.store_id)["Queries"]
     assert queries_seen == []
 
@@ -244,8 +246,9 @@ def test_unknown_and_inactive_stores_fail_their_windows_with_the_service_error(f
                                       {"id": stopped, "status": "STOPPED_INGESTION"}]) as lake:
         summary = ingest_lake(
             [Store(stopped), Store("00000000-0000-4000-8000-0000000000ff")], warehouse=tmp_path / "w.duckdb",
-            start=START, end=END, window=timedelta(days=16), endpoint_url=lake.endpoint_url,
-            region="us-east-1", settings=LakeSettings(**FAST))
+            time_range=LakeRange(START, END, window=timedelta(days=16)),
+            endpoints=AwsEndpoints(region="us-east-1", lake_endpoint_url=lake.endpoint_url),
+            settings=LakeSettings(**FAST))
     errors = sorted({o.error.split(": ", 2)[2].split(":")[0] for o in summary.objects})
     assert errors == ["EventDataStoreNotFoundException", "InactiveEventDataStoreException"]
     assert summary.totals()["objects_rejected"] == 4
@@ -298,9 +301,10 @@ def test_assume_role_per_store(emulator, tmp_path):
         host, port = server.get_host_and_port()
         summary = ingest_lake(
             [Store(emulator.store_id, "arn:aws:iam::111122223333:role/patchtrail-reader")],
-            warehouse=tmp_path / "w.duckdb", start=START, end=END, window=timedelta(days=16),
-            endpoint_url=emulator.endpoint_url, region="us-east-1",
-            sts_endpoint_url=f"http://{host}:{port}", settings=LakeSettings(**FAST))
+            warehouse=tmp_path / "w.duckdb", time_range=LakeRange(START, END, window=timedelta(days=16)),
+            endpoints=AwsEndpoints(region="us-east-1", lake_endpoint_url=emulator.endpoint_url,
+                                   sts_endpoint_url=f"http://{host}:{port}"),
+            settings=LakeSettings(**FAST))
     finally:
         server.stop()
     assert summary.totals()["items_landed"] > 0
@@ -364,7 +368,7 @@ def test_the_lake_warehouse_equals_the_s3_warehouse(emulator, fleet, tmp_path):
     server.start()
     try:
         host, port = server.get_host_and_port()
-        client = s3.make_client(endpoint_url=f"http://{host}:{port}", region="us-east-1")
+        client = s3.make_client(AwsEndpoints(region="us-east-1", s3_endpoint_url=f"http://{host}:{port}"))
         bucket = f"org-config-{uuid.uuid4().hex[:12]}"  # moto's backend is shared by the process
         upload_tree(fleet, bucket, "", client, create_bucket=True)
         ingest_s3(f"s3://{bucket}", warehouse=tmp_path / "s3.duckdb", client=client)

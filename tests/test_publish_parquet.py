@@ -10,6 +10,7 @@ import boto3
 import duckdb
 import pytest
 
+from patchtrail.aws import AwsEndpoints
 from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files
 from patchtrail.publish.parquet import publish_parquet
@@ -210,15 +211,18 @@ def test_lake_on_s3(warehouse):
         url = f"http://{host}:{port}"
         s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
         s3.create_bucket(Bucket="analytics")
-        result = publish_parquet(warehouse / "w.duckdb", "s3://analytics/patchtrail", s3_endpoint_url=url)
+        result = publish_parquet(warehouse / "w.duckdb", "s3://analytics/patchtrail",
+                                 endpoints=AwsEndpoints(s3_endpoint_url=url))
         keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="analytics")
                 for o in page.get("Contents", [])]
         assert "patchtrail/_manifest.json" in keys
         assert sorted(k.removeprefix("patchtrail/") for k in keys if k.endswith(".parquet")) == sorted(result.written)
-        again = publish_parquet(warehouse / "w.duckdb", "s3://analytics/patchtrail", s3_endpoint_url=url)
+        again = publish_parquet(warehouse / "w.duckdb", "s3://analytics/patchtrail",
+                                 endpoints=AwsEndpoints(s3_endpoint_url=url))
         assert again.written == [] and again.deleted == []
         s3.put_object(Bucket="analytics", Key="patchtrail/_manifest.json", Body=b"")
-        recovered = publish_parquet(warehouse / "w.duckdb", "s3://analytics/patchtrail", s3_endpoint_url=url)
+        recovered = publish_parquet(warehouse / "w.duckdb", "s3://analytics/patchtrail",
+                                 endpoints=AwsEndpoints(s3_endpoint_url=url))
         assert recovered.recovered and set(recovered.deleted) == set(result.written)
     finally:
         server.stop()

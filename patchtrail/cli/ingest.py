@@ -148,6 +148,7 @@ def ingest_lake(
     from datetime import UTC, datetime
 
     from patchtrail import validate
+    from patchtrail.aws import AwsEndpoints
     from patchtrail.ingest import lake as lake_ingest
     from patchtrail.sources.lake import LakeSettings, Store
 
@@ -157,20 +158,20 @@ def ingest_lake(
         raise typer.BadParameter("give one --role-arn, or one per --event-data-store", param_hint="--role-arn")
     stores = [Store(s, roles[0] if len(roles) == 1 else (roles[i] if roles else None))
               for i, s in enumerate(event_data_store)]
-    span, back = validate.duration(window, parameter="--window"), validate.duration(overlap, parameter="--overlap")
-    start_at, end_at = parse_time(start, "--start"), parse_time(end, "--end")
+    time_range = lake_ingest.LakeRange(parse_time(start, "--start"), parse_time(end, "--end"),
+                                       window=validate.duration(window, parameter="--window"),
+                                       overlap=validate.duration(overlap, parameter="--overlap"))
+    endpoints = AwsEndpoints(region=region, lake_endpoint_url=endpoint_url, s3_endpoint_url=s3_endpoint_url)
     lake_settings = LakeSettings(max_concurrency=max_concurrency, deliver_to=deliver_to, timeout=timeout,
                                  poll_initial=poll, price_per_gb=settings().lake_price_per_gb,
                                  max_attempts=settings().aws_max_attempts)
     if dry_run:
-        _print_lake_plan(stores, start=start_at, end=end_at, window=span, overlap=back,
-                         warehouse=warehouse)
+        _print_lake_plan(stores, time_range, warehouse=warehouse)
         return
     with console.object_progress("querying", quiet=quiet) as (on_listed, on_object):
         summary = lake_ingest.ingest_lake(
-            stores, warehouse=warehouse, start=start_at, end=end_at, window=span, overlap=back,
-            endpoint_url=endpoint_url, region=region, s3_endpoint_url=s3_endpoint_url, settings=lake_settings,
-            keys=_public_keys(public_key, endpoint_url=endpoint_url, region=region),
+            stores, warehouse=warehouse, time_range=time_range, endpoints=endpoints, settings=lake_settings,
+            keys=_public_keys(public_key, endpoints),
             on_listed=on_listed, on_object=on_object, now=datetime.now(UTC))
     finish_run(summary, warehouse, strict=strict, fmt=fmt,
                asked="in " + ", ".join(s.id for s in stores))
@@ -203,13 +204,15 @@ def ingest_s3(
     under the prefix or nothing found was readable.
     Example: patchtrail ingest s3 s3://org-config-bucket/o-a1b2c3d4e5 --since 2026-03-01
     """
+    from patchtrail.aws import AwsEndpoints
     from patchtrail.ingest import s3 as s3_ingest
 
     console.setup_logging(verbose=verbose, quiet=quiet)
-    keys = _public_keys(public_key)
+    endpoints = AwsEndpoints.from_settings(region=region, s3_endpoint_url=endpoint_url)
+    keys = _public_keys(public_key, endpoints)
     with console.object_progress("landing", quiet=quiet) as (on_listed, on_object):
         summary = s3_ingest.ingest_s3(
-            uri, warehouse=warehouse, endpoint_url=endpoint_url, region=region,
+            uri, warehouse=warehouse, endpoints=endpoints,
             since=parse_date(since, "--since") if since else None, accounts=account, regions=config_region,
             max_workers=max_workers, keys=keys, on_listed=on_listed, on_object=on_object)
     if fmt == "table":
@@ -309,23 +312,23 @@ def _print_listing(source, warehouse: Path) -> None:
                          f"{len(listing.not_found)} paths not found", highlight=False)
 
 
-def _public_keys(value: str | None, *, endpoint_url: str | None = None, region: str | None = None):
-    """The keys --public-key names: `aws` (CloudTrail ListPublicKeys), or a file."""
+def _public_keys(value: str | None, endpoints=None):
+    """The keys --public-key names: `aws` (CloudTrail ListPublicKeys at `endpoints`, default
+    the settings'), or a file."""
     if value is None:
         return None
     from patchtrail.sources.sign_file import PublicKeys
 
     if value == "aws":
+        from patchtrail.aws import AwsEndpoints
         from patchtrail.sources.lake import make_client
 
-        cfg = settings()
-        return PublicKeys.from_cloudtrail(make_client(endpoint_url=endpoint_url or cfg.lake_endpoint_url,
-                                                      region=region or cfg.aws_region,
-                                                      max_attempts=cfg.aws_max_attempts))
+        return PublicKeys.from_cloudtrail(make_client(endpoints or AwsEndpoints.from_settings(),
+                                                      max_attempts=settings().aws_max_attempts))
     return PublicKeys.from_file(value)
 
 
-def _print_lake_plan(stores, *, start, end, window, overlap, warehouse: Path) -> None:
+def _print_lake_plan(stores, time_range, *, warehouse: Path) -> None:
     from datetime import UTC, datetime
 
     from patchtrail.ingest.lake import plan_windows
@@ -339,8 +342,7 @@ def _print_lake_plan(stores, *, start, end, window, overlap, warehouse: Path) ->
     try:
         if not warehouse.exists():
             apply_schema(con)
-        plan = plan_windows(con, stores, start=start, end=end, window=window, overlap=overlap,
-                            now=datetime.now(UTC))
+        plan = plan_windows(con, stores, time_range, now=datetime.now(UTC))
     finally:
         con.close()
     for w in plan.windows:

@@ -64,10 +64,12 @@ def publish_parquet(
 
     Example: patchtrail publish parquet --out s3://analytics-bucket/patchtrail --policy pci-dss-4.0
     """
+    from patchtrail.aws import AwsEndpoints
     from patchtrail.publish.parquet import publish_parquet as publish
 
     require_warehouse(warehouse)
-    lake = publish(warehouse, out, policy=policy, s3_endpoint_url=s3_endpoint_url, region=region)
+    lake = publish(warehouse, out, policy=policy,
+                   endpoints=AwsEndpoints(region=region, s3_endpoint_url=s3_endpoint_url))
     _print_publication(f"Parquet lake {lake.root}: {len(lake.written)} partitions written, "
                        f"{lake.unchanged} unchanged, {len(lake.deleted)} deleted",
                        lake.rows, lake.sla, fmt=fmt,

@@ -30,10 +30,12 @@ def spark_export(
 
     Example: patchtrail spark export --out s3://analytics-bucket/patchtrail-export --policy fedramp
     """
+    from patchtrail.aws import AwsEndpoints
     from patchtrail.publish.landing import export_landing
 
     require_warehouse(warehouse)
-    result = export_landing(warehouse, out, policy=policy, s3_endpoint_url=s3_endpoint_url)
+    result = export_landing(warehouse, out, policy=policy,
+                            endpoints=AwsEndpoints.from_settings(s3_endpoint_url=s3_endpoint_url))
     console.stdout.print(f"{result.root}: {result.rows} ({len(result.files)} files)", highlight=False)
 
 

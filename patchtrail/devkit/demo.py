@@ -52,8 +52,9 @@ def ingest(source: str, data: Path, *, warehouse: Path, days: int,
 
 
 def _through_lake(data: Path, *, warehouse: Path, days: int, on_listed, on_object) -> RunSummary:
+    from patchtrail.aws import AwsEndpoints
     from patchtrail.devkit.lake_emulator.emulator import LakeEmulator
-    from patchtrail.ingest.lake import ingest_lake
+    from patchtrail.ingest.lake import LakeRange, ingest_lake
     from patchtrail.sources.lake import LakeSettings, Store
 
     # The local endpoint ignores signatures, but boto3 wants some credentials to sign with.
@@ -61,9 +62,10 @@ def _through_lake(data: Path, *, warehouse: Path, days: int, on_listed, on_objec
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     with LakeEmulator(data / "lake-events" / "events.ndjson") as lake:
         return ingest_lake(
-            [Store(lake.store_id)], warehouse=warehouse, start=DEMO_START.isoformat(),
-            end=(DEMO_START + timedelta(days=days + 1)).isoformat(), window=timedelta(days=7),
-            endpoint_url=lake.endpoint_url, region="us-east-1",
+            [Store(lake.store_id)], warehouse=warehouse,
+            time_range=LakeRange(DEMO_START.isoformat(),
+                                 (DEMO_START + timedelta(days=days + 1)).isoformat(), window=timedelta(days=7)),
+            endpoints=AwsEndpoints(region="us-east-1", lake_endpoint_url=lake.endpoint_url),
             settings=LakeSettings(poll_initial=0.05, poll_max=0.5),
             on_listed=on_listed, on_object=on_object)
 
@@ -89,6 +91,7 @@ def _through_s3(data: Path, *, warehouse: Path, on_listed, on_object) -> RunSumm
         raise error from None
     import logging
 
+    from patchtrail.aws import AwsEndpoints
     from patchtrail.devkit.s3_upload import upload_tree
     from patchtrail.ingest.s3 import ingest_s3
     from patchtrail.sources import s3
@@ -101,7 +104,7 @@ def _through_s3(data: Path, *, warehouse: Path, on_listed, on_object) -> RunSumm
     server.start()
     try:
         host, port = server.get_host_and_port()
-        client = s3.make_client(endpoint_url=f"http://{host}:{port}", region="us-east-1")
+        client = s3.make_client(AwsEndpoints(region="us-east-1", s3_endpoint_url=f"http://{host}:{port}"))
         upload_tree(data, "patchtrail-demo", "", client, create_bucket=True)
         return ingest_s3("s3://patchtrail-demo", warehouse=warehouse, client=client,
                          keys=PublicKeys.from_file(data / "lake-export" / "public_key.der"),

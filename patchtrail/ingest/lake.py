@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from patchtrail import spool, validate
+from patchtrail.aws import AwsEndpoints
 from patchtrail.errors import InvalidInput, TransientError
 from patchtrail.ingest.pipeline import ingest
 from patchtrail.run import ObjectResult, RunSummary
@@ -51,6 +52,22 @@ log = logging.getLogger("patchtrail")
 
 
 @dataclass(frozen=True)
+class LakeRange:
+    """The eventTime a run asks for, and how it is cut into queries.
+
+    Args:
+        start, end: eventTime range, ISO-8601 UTC (or datetimes); without start, each store
+            resumes at its watermark minus `overlap`; without end, up to now.
+        window: the eventTime span of one query.
+    """
+
+    start: str | datetime | None = None
+    end: str | datetime | None = None
+    window: timedelta = timedelta(days=1)
+    overlap: timedelta = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
 class LakePlan:
     """The windows a run will query, per store."""
 
@@ -60,9 +77,9 @@ class LakePlan:
     overlap: timedelta = timedelta(hours=6)
 
 
-def plan_windows(con, stores: list[Store], *, start: str | datetime | None, end: str | datetime | None,
-                 window: timedelta, overlap: timedelta, now: datetime) -> LakePlan:
+def plan_windows(con, stores: list[Store], time_range: LakeRange, *, now: datetime) -> LakePlan:
     """Work out each store's range (explicit, or from its watermark) and cut it into windows."""
+    start, end, window, overlap = time_range.start, time_range.end, time_range.window, time_range.overlap
     if window <= timedelta(0):
         raise InvalidInput(f"window {window} must be positive")
     upper = validate.utc_timestamp(end, parameter="end") if end is not None else now.replace(second=0, microsecond=0)
@@ -84,15 +101,13 @@ def plan_windows(con, stores: list[Store], *, start: str | datetime | None, end:
     return LakePlan(planned, ranges, window, overlap)
 
 
-def plan_lake(stores: list[Store], *, warehouse: Path | str, start: str | datetime | None,
-              end: str | datetime | None, window: timedelta, overlap: timedelta,
+def plan_lake(stores: list[Store], time_range: LakeRange, *, warehouse: Path | str,
               now: datetime) -> LakePlan:
     """`plan_windows` on the warehouse file (opened briefly)."""
     con = connect(warehouse)
     try:
         apply_schema(con)
-        return plan_windows(con, checked(stores), start=start, end=end, window=window,
-                            overlap=overlap, now=now)
+        return plan_windows(con, checked(stores), time_range, now=now)
     finally:
         con.close()
 
@@ -166,12 +181,11 @@ class QueryWindows:
     """Reads a window live: its queries (split when they fail), then their rows (paged, or
     read back from S3 when Lake delivered them)."""
 
-    def __init__(self, runner: LakeRunner, *, settings: LakeSettings, s3_endpoint_url: str | None,
-                 region: str | None, keys: PublicKeys | None = None) -> None:
+    def __init__(self, runner: LakeRunner, *, settings: LakeSettings, endpoints: AwsEndpoints,
+                 keys: PublicKeys | None = None) -> None:
         self.runner = runner
         self.settings = settings
-        self.s3_endpoint_url = s3_endpoint_url
-        self.region = region
+        self.endpoints = endpoints
         self.keys = keys
 
     def __call__(self, window: Window, done: WindowRead) -> Iterator[RawItem]:
@@ -190,16 +204,12 @@ class QueryWindows:
     def rows(self, outcome: QueryOutcome) -> Iterator[RawItem]:
         """A finished query's rows: from the export Lake saved to S3, else paged."""
         if self.settings.deliver_to:
-            return delivered_rows(outcome, s3_endpoint_url=self.s3_endpoint_url, region=self.region,
-                                  keys=self.keys)
+            return delivered_rows(outcome, endpoints=self.endpoints, keys=self.keys)
         return self.runner.rows(outcome)
 
 
-def ingest_lake(stores: list[Store], *, warehouse: Path | str, start: str | datetime | None = None,
-                end: str | datetime | None = None, window: timedelta = timedelta(days=1),
-                overlap: timedelta = timedelta(hours=6), endpoint_url: str | None = None,
-                region: str | None = None, sts_endpoint_url: str | None = None,
-                s3_endpoint_url: str | None = None, settings: LakeSettings | None = None,
+def ingest_lake(stores: list[Store], *, warehouse: Path | str, time_range: LakeRange | None = None,
+                endpoints: AwsEndpoints | None = None, settings: LakeSettings | None = None,
                 keys: PublicKeys | None = None,
                 on_object: Callable[[ObjectResult], None] | None = None,
                 on_listed: Callable[[int, int], None] | None = None,
@@ -208,9 +218,9 @@ def ingest_lake(stores: list[Store], *, warehouse: Path | str, start: str | date
 
     Args:
         stores: event data stores (id or ARN) with an optional role to assume for each.
-        start, end: eventTime range, ISO-8601 UTC; without start, each store resumes at its
-            watermark minus `overlap`; without end, up to now.
-        window: the eventTime span of one query.
+        time_range: the eventTime range and the span of one query (default: each store from
+            its watermark minus 6 hours up to now, a day a query).
+        endpoints: region and endpoint overrides of the CloudTrail, STS and S3 clients.
         settings: concurrency, polling, the run's timeout, price per GB, S3 delivery.
         keys: with delivery to S3, verify the exports' RSA signatures with these keys.
     Windows are queried concurrently and land as they finish, all in one run (one transaction).
@@ -218,16 +228,14 @@ def ingest_lake(stores: list[Store], *, warehouse: Path | str, start: str | date
     again next run); the others land.
     """
     settings = settings or LakeSettings()
+    endpoints = endpoints or AwsEndpoints()
     stores = checked(stores)
     now = now or datetime.now(UTC)
-    plan = plan_lake(stores, warehouse=warehouse, start=start, end=end, window=window, overlap=overlap,
-                     now=now)
-    clients = {s.id: make_client(endpoint_url=endpoint_url, region=region, role_arn=s.role_arn,
-                                 sts_endpoint_url=sts_endpoint_url, max_attempts=settings.max_attempts)
+    plan = plan_lake(stores, time_range or LakeRange(), warehouse=warehouse, now=now)
+    clients = {s.id: make_client(endpoints, role_arn=s.role_arn, max_attempts=settings.max_attempts)
                for s in stores}
     runner = LakeRunner(clients, settings)
-    reader = QueryWindows(runner, settings=settings, s3_endpoint_url=s3_endpoint_url, region=region,
-                          keys=keys)
+    reader = QueryWindows(runner, settings=settings, endpoints=endpoints, keys=keys)
     source = LakeSource(plan, reader, settings=settings, stores=stores)
     runner.start_clock()
     try:
@@ -253,10 +261,8 @@ class SpooledWindow:
     error: str | None = None
 
 
-def spool_window(window: Window, directory: Path, *, endpoint_url: str | None = None,
-                 region: str | None = None, sts_endpoint_url: str | None = None,
-                 s3_endpoint_url: str | None = None, settings: LakeSettings,
-                 keys: PublicKeys | None = None) -> SpooledWindow:
+def spool_window(window: Window, directory: Path, *, endpoints: AwsEndpoints | None = None,
+                 settings: LakeSettings, keys: PublicKeys | None = None) -> SpooledWindow:
     """Query one window (splitting it if it fails) and keep its rows under `directory`.
 
     Raises TransientError when a query could not run or its rows could not be read for a
@@ -264,11 +270,10 @@ def spool_window(window: Window, directory: Path, *, endpoint_url: str | None = 
     A window whose query FAILED or TIMED_OUT for good, or that outlived `settings.timeout`
     (cancelled), comes back with `error` set: it is recorded as rejected and queried next run.
     """
-    client = make_client(endpoint_url=endpoint_url, region=region, role_arn=window.store.role_arn,
-                         sts_endpoint_url=sts_endpoint_url, max_attempts=settings.max_attempts)
+    endpoints = endpoints or AwsEndpoints()
+    client = make_client(endpoints, role_arn=window.store.role_arn, max_attempts=settings.max_attempts)
     runner = LakeRunner({window.store.id: client}, settings)
-    reader = QueryWindows(runner, settings=settings, s3_endpoint_url=s3_endpoint_url, region=region,
-                          keys=keys)
+    reader = QueryWindows(runner, settings=settings, endpoints=endpoints, keys=keys)
     done = WindowRead()
     path = directory / f"{window_uri(window).removeprefix('lake://').replace('/', '_')}.jsonl.gz"
     runner.start_clock()
@@ -311,12 +316,12 @@ def checked(stores: list[Store]) -> list[Store]:
     return [Store(validate.event_data_store_id(s.id), s.role_arn) for s in stores]
 
 
-def delivered_rows(outcome: QueryOutcome, *, s3_endpoint_url: str | None, region: str | None,
+def delivered_rows(outcome: QueryOutcome, *, endpoints: AwsEndpoints,
                    keys: PublicKeys | None = None) -> Iterator[RawItem]:
     """Read the export Lake saved to S3 for `outcome`, verified against its result_sign.json,
     with the S3 source's reader."""
     bucket, _, prefix = (outcome.delivery_uri or "").removeprefix("s3://").partition("/")
-    client = s3.make_client(endpoint_url=s3_endpoint_url, region=region)
+    client = s3.make_client(endpoints)
     members = []
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from patchtrail.aws import AwsEndpoints
 from patchtrail.ingest.pipeline import ingest, new_objects
 from patchtrail.run import ObjectResult, RunSummary
 from patchtrail.sources import s3
@@ -22,8 +23,8 @@ from patchtrail.sources.sign_file import PublicKeys
 __all__ = ["by_account_region", "ingest_s3", "land_spooled", "list_s3", "new_s3_objects", "run_parameters"]
 
 
-def ingest_s3(uri: str, *, warehouse: Path | str, endpoint_url: str | None = None,
-              region: str | None = None, since: date | None = None,
+def ingest_s3(uri: str, *, warehouse: Path | str, endpoints: AwsEndpoints | None = None,
+              since: date | None = None,
               accounts: Iterable[str] | None = None, regions: Iterable[str] | None = None,
               max_workers: int = 8, keys: PublicKeys | None = None,
               on_object: Callable[[ObjectResult], None] | None = None,
@@ -35,7 +36,7 @@ def ingest_s3(uri: str, *, warehouse: Path | str, endpoint_url: str | None = Non
         uri: `s3://bucket[/prefix]`: the folder holding `AWSLogs/` (or `<org-id>/AWSLogs/`), or
             a folder inside it such as `.../AWSLogs/<acct>/Config/<region>`.
         warehouse: the DuckDB file (created if missing).
-        endpoint_url: a non-AWS endpoint (moto, MinIO ...); region: the client's region.
+        endpoints: the S3 client's region and endpoint (`s3_endpoint_url`: moto, MinIO ...).
         since: only date folders from this day on (Config delivery day, Lake query day).
         accounts, regions: only these account ids / Config regions (Lake exports span regions).
         max_workers: concurrent listings (per account, per region) and downloads.
@@ -47,21 +48,22 @@ def ingest_s3(uri: str, *, warehouse: Path | str, endpoint_url: str | None = Non
     Objects already recorded with the same URI and ETag are skipped (for an export: the same
     member ETags). Raises PatchtrailError when the bucket cannot be listed.
     """
-    client = client or s3.make_client(endpoint_url=endpoint_url, region=region, max_workers=max_workers)
+    endpoints = endpoints or AwsEndpoints()
+    client = client or s3.make_client(endpoints, max_workers=max_workers)
     listing = list_s3(uri, client=client, since=since, accounts=accounts, regions=regions,
                       max_workers=max_workers)
-    parameters = run_parameters(uri, endpoint_url=endpoint_url, since=since, accounts=accounts,
+    parameters = run_parameters(uri, endpoints=endpoints, since=since, accounts=accounts,
                                 regions=regions, max_workers=max_workers, verify_signature=keys is not None)
     source = s3.S3Source(listing, lambda obj: s3.fetch_object(client, obj), concurrency=max_workers,
                          keys=keys, parameters=parameters)
     return ingest(source, warehouse=warehouse, on_object=on_object, on_listed=on_listed)
 
 
-def run_parameters(uri: str, *, endpoint_url: str | None, since: date | str | None,
+def run_parameters(uri: str, *, endpoints: AwsEndpoints, since: date | str | None,
                    accounts: Iterable[str] | None, regions: Iterable[str] | None, max_workers: int,
                    verify_signature: bool) -> dict[str, Any]:
-    """What a run was asked to read, as `landing.loads` records it."""
-    return {"uri": uri, "endpoint_url": endpoint_url, "since": since,
+    """What a run was asked to read, as `landing.loads` records it (`endpoint_url`: the S3 one)."""
+    return {"uri": uri, "endpoint_url": endpoints.s3_endpoint_url, "since": since,
             "accounts": sorted(accounts) if accounts else None,
             "regions": sorted(regions) if regions else None, "max_workers": max_workers,
             "verify_signature": verify_signature}

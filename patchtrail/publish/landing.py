@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from patchtrail.analytics.policy import DEFAULT_POLICY
+from patchtrail.aws import AwsEndpoints
 from patchtrail.publish.parquet import lake_files
 from patchtrail.publish.sla import sla_parameters
 from patchtrail.warehouse import connect
@@ -30,19 +31,20 @@ class LandingExport:
 
 
 def export_landing(warehouse: Path | str, out: str, *, policy: str | Path = DEFAULT_POLICY,
-                   s3_endpoint_url: str | None = None, region: str | None = None) -> LandingExport:
+                   endpoints: AwsEndpoints | None = None) -> LandingExport:
     """Write the Spark job's input for `warehouse` under `out` (a folder or s3://bucket/prefix).
 
     Each file is written whole or not at all (a temporary name and a rename locally).
 
     Args:
         policy: the SLA policy the Spark build judges sla_status and sla_breaches under.
+        endpoints: for an s3:// `out`, the S3 endpoint and region.
     """
     con = connect(warehouse, read_only=True)
     result = LandingExport(root=out)
     try:
         sla = sla_parameters(con, policy)
-        files = lake_files(out, s3_endpoint_url=s3_endpoint_url, region=region)
+        files = lake_files(out, endpoints=endpoints)
         for name, sql in (("configuration_items", "select * from landing.configuration_items order by ci_id"),
                           ("waivers", "select * from marts.waivers order by waiver_id")):
             table = con.sql(sql).to_arrow_table()

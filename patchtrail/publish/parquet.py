@@ -33,6 +33,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from patchtrail.analytics.policy import DEFAULT_POLICY
+from patchtrail.aws import AwsEndpoints
 from patchtrail.publish.parquet_lake import (
     DATASETS,
     MAX_ROWS_PER_FILE,
@@ -50,7 +51,7 @@ LakeExport = PublishResult
 
 
 def publish_parquet(warehouse: Path | str, root: str, *, policy: str | Path = DEFAULT_POLICY,
-                    s3_endpoint_url: str | None = None, region: str | None = None) -> PublishResult:
+                    endpoints: AwsEndpoints | None = None) -> PublishResult:
     """Publish the Parquet lake of `warehouse` under `root` (a folder or s3://bucket/prefix).
 
     Only partitions whose rows changed are written: a partition that only gained rows gets one
@@ -59,11 +60,12 @@ def publish_parquet(warehouse: Path | str, root: str, *, policy: str | Path = DE
     Args:
         policy: the SLA policy of the sla_status and sla_breaches datasets: a stored name or a
             policy file (see `sla_parameters`). Changing it rewrites those datasets only.
+        endpoints: for an s3:// root, the S3 endpoint and region (see `lake_files`).
     """
     con = connect(warehouse, read_only=True)
     try:
         sla = sla_parameters(con, policy)  # a bad policy fails here, before any write
-        files = lake_files(root, s3_endpoint_url=s3_endpoint_url, region=region)
+        files = lake_files(root, endpoints=endpoints)
         params = {name: sla.bound() for name in SLA_DATASETS}
         params["current_missing_patches"] = {"as_of": sla.as_of}
         writers = [(ds, DuckDBDataset(con, files, ds, params.get(ds.name))) for ds in DATASETS]
@@ -76,10 +78,13 @@ def publish_parquet(warehouse: Path | str, root: str, *, policy: str | Path = DE
         con.close()
 
 
-def lake_files(root: str, *, s3_endpoint_url: str | None = None, region: str | None = None) -> ArrowFiles:
-    """The lake's file operations for a local folder or an s3:// URI."""
+def lake_files(root: str, *, endpoints: AwsEndpoints | None = None) -> ArrowFiles:
+    """The lake's file operations for a local folder or an s3:// URI (at `endpoints`'
+    `s3_endpoint_url`, in its region or else us-east-1)."""
     if root.startswith("s3://"):
-        fs = pafs.S3FileSystem(endpoint_override=s3_endpoint_url, region=region or "us-east-1",
+        endpoints = endpoints or AwsEndpoints()
+        fs = pafs.S3FileSystem(endpoint_override=endpoints.s3_endpoint_url,
+                               region=endpoints.region or "us-east-1",
                                allow_bucket_creation=False)
         return ArrowFiles(fs, root.removeprefix("s3://").rstrip("/"), local=False)
     path = Path(root).absolute()

@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from patchtrail.aws import AwsEndpoints
 from patchtrail.errors import PatchtrailError
 from patchtrail.sources import lake_queries
 from patchtrail.sources.base import ObjectUnreadable
@@ -101,25 +100,18 @@ class QueryOutcome:
         return self.status == "FINISHED" and self.error is None
 
 
-def make_client(*, endpoint_url: str | None = None, region: str | None = None,
-                role_arn: str | None = None, sts_endpoint_url: str | None = None,
-                max_attempts: int = 8) -> Any:
-    """A CloudTrail client with botocore's standard retries, assuming `role_arn` if given."""
-    config = Config(retries={"mode": "standard", "total_max_attempts": max_attempts},
-                    user_agent_extra="patchtrail", connect_timeout=10, read_timeout=60)
-    session = boto3.session.Session(region_name=region)
+def make_client(endpoints: AwsEndpoints, *, role_arn: str | None = None, max_attempts: int = 8) -> Any:
+    """A CloudTrail client at `endpoints` with botocore's standard retries, assuming `role_arn`
+    if given; refused at once when there are no AWS credentials."""
+    session = endpoints.session()
     if session.get_credentials() is None:
         error = PatchtrailError("no AWS credentials found for CloudTrail Lake")
         error.hint = ("Set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (for a local endpoint "
                       "any values do, e.g. testing/testing).")
         raise error
-    if role_arn:
-        sts = session.client("sts", endpoint_url=sts_endpoint_url, config=config)
-        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="patchtrail")["Credentials"]
-        session = boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"], region_name=region)
-    return session.client("cloudtrail", endpoint_url=endpoint_url, config=config)
+    return endpoints.client("cloudtrail", max_attempts=max_attempts, role_arn=role_arn,
+                            session=session, user_agent_extra="patchtrail", connect_timeout=10,
+                            read_timeout=60)
 
 
 def windows(store: Store, start: datetime, end: datetime, size: timedelta, *,

@@ -23,6 +23,7 @@ from pathlib import Path
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 
+from patchtrail.aws import AwsEndpoints
 from patchtrail.errors import TransientError
 from patchtrail.sources import base, formats
 from patchtrail.sources.base import ObjectUnreadable, SourceObject
@@ -88,22 +89,17 @@ class Fetched:
         self.close()
 
 
-def make_client(*, endpoint_url: str | None = None, region: str | None = None,
-                max_workers: int = 8, max_attempts: int | None = None) -> Any:
-    """An S3 client with standard retries and a connection pool sized for `max_workers`.
+def make_client(endpoints: AwsEndpoints | None = None, *, max_workers: int = 8,
+                max_attempts: int | None = None) -> Any:
+    """An S3 client at `endpoints` with standard retries and a connection pool sized for
+    `max_workers` (path-style addressing when the endpoint is overridden).
 
     Credentials come from the usual boto3 chain (environment, profile, instance role); they are
     never logged."""
-    import boto3
-    from botocore.config import Config
-
-    retries: dict[str, Any] = {"mode": "standard"}
-    if max_attempts:
-        retries["total_max_attempts"] = max_attempts
-    config = Config(retries=retries, max_pool_connections=max(10, max_workers * 2),
-                    s3={"addressing_style": "path"} if endpoint_url else None)
-    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, region_name=region,
-                                          config=config)
+    endpoints = endpoints or AwsEndpoints()
+    return endpoints.client("s3", max_attempts=max_attempts,
+                            max_pool_connections=max(10, max_workers * 2),
+                            s3={"addressing_style": "path"} if endpoints.s3_endpoint_url else None)
 
 
 def fetch_object(client: Any, obj: S3Object, directory: Path | None = None) -> Fetched:

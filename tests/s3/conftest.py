@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # s3kit, whatever pytest's impor
 
 from s3kit import ORG_ID  # noqa: E402
 
+from patchtrail.aws import AwsEndpoints  # noqa: E402
 from patchtrail.devkit.simulator import simulate_to_dir  # noqa: E402
 from patchtrail.sources import s3  # noqa: E402
 
@@ -35,7 +36,7 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture
 def client(moto_endpoint: str) -> Any:
     """A client of its own per test (tests hook events on it)."""
-    return s3.make_client(endpoint_url=moto_endpoint, region="us-east-1")
+    return s3.make_client(AwsEndpoints(region="us-east-1", s3_endpoint_url=moto_endpoint))
 
 
 @pytest.fixture

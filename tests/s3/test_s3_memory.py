@@ -19,6 +19,7 @@ ROOT = Path(__file__).parents[2]
 # Runs in a fresh interpreter so that its peak RSS is the reader's alone (moto stays in pytest).
 READ_ONE_OBJECT = """
 import json, os, sys, threading, time
+from patchtrail.aws import AwsEndpoints
 from patchtrail.sources import s3
 
 def rss():  # current resident set (ru_maxrss would carry the forked pytest's peak over exec)
@@ -32,7 +33,7 @@ def sample():
         time.sleep(0.005)
 
 endpoint, bucket = sys.argv[1:3]
-client = s3.make_client(endpoint_url=endpoint, region="us-east-1")
+client = s3.make_client(AwsEndpoints(region="us-east-1", s3_endpoint_url=endpoint))
 source = s3.S3Source(s3.list_objects(client, bucket, ""), lambda o: s3.fetch_object(client, o))
 (obj,) = source.list().objects
 before = rss()
