@@ -29,8 +29,9 @@ from bench_ingest import NAIVE, generate  # noqa: E402
 
 def flattened(folder: Path):
     """The items of `folder` as patchtrail flattens them (in this process, not timed)."""
-    from patchtrail.sources.files import FileSource
     from patchtrail.transforms.flatten import FlatTables, flatten
+
+    from patchtrail.sources.files import FileSource
 
     source = FileSource([str(folder)])
     for obj in source.list().objects:
