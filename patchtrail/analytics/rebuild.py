@@ -25,7 +25,7 @@ from patchtrail.constants import BATCH_ITEMS
 from patchtrail.errors import PatchtrailError
 from patchtrail.warehouse import apply_schema, connect, scalar, sql
 from patchtrail.warehouse.history import mark_all_affected, merge_history
-from patchtrail.warehouse.land import record_load, record_rejected
+from patchtrail.warehouse.land import current_load_id, record_load, record_rejected
 from patchtrail.warehouse.restage import restage
 
 #: The tables derived from landing, emptied and rebuilt (fixed names, in dependency order).
@@ -79,7 +79,7 @@ def rebuild_connection(con: duckdb.DuckDBPyConnection, *,
     """As `rebuild`, on an open connection (with the schema applied) outside any transaction."""
     t0 = time.monotonic()
     started = datetime.now(UTC)
-    load_id = int(scalar(con, "select coalesce(max(load_id), 0) + 1 from landing.loads"))
+    load_id = current_load_id(con)
     con.execute("begin transaction")
     try:
         summary = _rebuild(con, load_id, on_progress, batch_size)

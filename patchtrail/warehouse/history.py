@@ -21,6 +21,7 @@ import duckdb
 
 from patchtrail.warehouse import sql
 from patchtrail.warehouse.connect import scalar
+from patchtrail.warehouse.land import current_load_id
 
 #: Temp tables a merge leaves behind (fixed names), dropped when it ends.
 _SCRATCH = ("changed_history", "append_items", "recompute_history", "append_instance_versions",
@@ -58,8 +59,3 @@ def merge_history(con: duckdb.DuckDBPyConnection, *, from_load: int | None = Non
 def mark_all_affected(con: duckdb.DuckDBPyConnection) -> None:
     """Treat every staged instance as affected (used by a full rebuild)."""
     sql.run(con, "history/mark_all_affected")
-
-
-def current_load_id(con: duckdb.DuckDBPyConnection) -> int:
-    """The id of the load being run: one more than the last one recorded in landing.loads."""
-    return int(scalar(con, "select coalesce(max(load_id), 0) + 1 from landing.loads"))

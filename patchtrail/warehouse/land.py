@@ -52,6 +52,11 @@ def start_run(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("create or replace temp table object_landed "
                 "(ci_id varchar, content_sha256 varchar, is_staged boolean)")
     con.execute("create or replace temp table run_conflicts (ci_id varchar)")
+    return current_load_id(con)
+
+
+def current_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The id of the load being run: one more than the last one recorded in landing.loads."""
     return int(scalar(con, "select coalesce(max(load_id), 0) + 1 from landing.loads"))
 
 
