@@ -73,8 +73,7 @@ class LakePlan:
 
     windows: list[Window]
     ranges: dict[str, tuple[datetime, datetime]]   # store id -> [start, end) asked for
-    window: timedelta = timedelta(days=1)
-    overlap: timedelta = timedelta(hours=6)
+    time_range: LakeRange = LakeRange()             # what the run asked for
 
 
 def plan_windows(con, stores: list[Store], time_range: LakeRange, *, now: datetime) -> LakePlan:
@@ -98,7 +97,7 @@ def plan_windows(con, stores: list[Store], time_range: LakeRange, *, now: dateti
             continue
         ranges[store.id] = (lower, upper)
         planned += windows(store, lower, upper, window)
-    return LakePlan(planned, ranges, window, overlap)
+    return LakePlan(planned, ranges, time_range)
 
 
 def plan_lake(stores: list[Store], time_range: LakeRange, *, warehouse: Path | str,
@@ -143,7 +142,8 @@ class LakeSource:
         self.parameters: dict[str, Any] = {
             "stores": [s.id for s in stores],
             "ranges": {k: [v[0], v[1]] for k, v in plan.ranges.items()},
-            "window": str(plan.window), "overlap": str(plan.overlap), "deliver_to": settings.deliver_to}
+            "window": str(plan.time_range.window), "overlap": str(plan.time_range.overlap),
+            "deliver_to": settings.deliver_to}
 
     def list(self) -> Listing:
         return Listing(objects=[SourceObject(window_uri(w), "lake_window", ref=w) for w in self.plan.windows])
@@ -295,8 +295,8 @@ def not_spooled(window: Window, error: str) -> SpooledWindow:
 
 
 def land_spooled(spooled: list[SpooledWindow], plan: LakePlan, *, stores: list[Store],
-                warehouse: Path | str, settings: LakeSettings,
-                on_object: Callable[[ObjectResult], None] | None = None) -> RunSummary:
+                 warehouse: Path | str, settings: LakeSettings,
+                 on_object: Callable[[ObjectResult], None] | None = None) -> RunSummary:
     """Land spooled windows (in window order) in one run; see `LakeSource.record`."""
     by_uri = {window_uri(s.window): s for s in spooled}
 
