@@ -64,8 +64,8 @@ def land_objects(listing: s3.Listing, spooled: list[s3.SpooledObject], warehouse
     """Land the spooled objects (skipping what was read before) in one transaction."""
     with single_writer():
         return land_spooled(listing, spooled, warehouse=warehouse, parameters=parameters,
-                           keys=PublicKeys.from_file(public_key) if public_key else None,
-                           on_object=log_object(get_run_logger()))
+                            keys=PublicKeys.from_file(public_key) if public_key else None,
+                            on_object=log_object(get_run_logger()))
 
 
 @flow(name="ingest-s3", log_prints=True)
@@ -87,8 +87,7 @@ def ingest_s3_flow(uri: str, warehouse: str | None = None, since: str | None = N
     """
     cfg = settings()
     warehouse = warehouse or str(cfg.warehouse)
-    endpoints = AwsEndpoints(region=region or cfg.aws_region,
-                             s3_endpoint_url=endpoint_url or cfg.s3_endpoint_url)
+    endpoints = AwsEndpoints.from_settings(region=region, s3_endpoint_url=endpoint_url)
     listing, new = list_bucket(uri, warehouse, since, accounts, regions, max_workers, endpoints)
     groups: dict[tuple[str, str], list[s3.S3Object]] = defaultdict(list)
     for obj in new:
