@@ -60,7 +60,7 @@ def land_results(spooled: list[SpooledWindow], plan: LakePlan, stores: list[Stor
     """Land every spooled window and record every query in one transaction; move watermarks."""
     with single_writer():
         return land_spooled(spooled, plan, stores=stores, warehouse=warehouse, settings=lake,
-                           on_object=log_object(get_run_logger()))
+                            on_object=log_object(get_run_logger()))
 
 
 @flow(name="ingest-lake", log_prints=True)

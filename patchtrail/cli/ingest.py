@@ -351,5 +351,6 @@ def _print_lake_plan(stores, time_range, *, warehouse: Path) -> None:
     if plan.windows:
         first = plan.windows[0]
         console.stdout.print(lake_queries.render(EXTRACT_QUERY, event_data_store=first.store.id,
-                                            start=first.start, end=first.end), highlight=False)
+                                                 start=first.start, end=first.end),
+                             highlight=False)
 

@@ -84,8 +84,8 @@ def new_s3_objects(listing: s3.Listing, warehouse: Path | str) -> list[s3.S3Obje
 
 
 def land_spooled(listing: s3.Listing, spooled: list[s3.SpooledObject], *, warehouse: Path | str,
-                parameters: dict[str, Any], keys: PublicKeys | None = None,
-                on_object: Callable[[ObjectResult], None] | None = None) -> RunSummary:
+                 parameters: dict[str, Any], keys: PublicKeys | None = None,
+                 on_object: Callable[[ObjectResult], None] | None = None) -> RunSummary:
     """Land what a flow's fetch tasks spooled, in one run; listed objects that were not spooled
     are rejected (recorded without their ETag, so the next run reads them)."""
     by_uri = {one.obj.uri: one for one in spooled}

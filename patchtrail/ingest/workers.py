@@ -9,8 +9,9 @@ the warehouse is the same as if one process had done it all.
 
 Memory stays bounded: a group holds at most GROUP_BYTES of listed bytes (or one larger object),
 an object in a group at most GROUP_ITEMS items, and at most `workers + 1` groups are in flight
-(each worker's, and the one the run lands). An object that turns out larger than a group (a small gzip can hold a big file)
-is sent back unread, and the run streams it in its own process, a batch at a time.
+(each worker's, and the one the run lands). An object that turns out to hold more items (a small
+gzip can hold a big file) is sent back unread, and the run streams it in its own process, a
+batch at a time.
 """
 
 from __future__ import annotations

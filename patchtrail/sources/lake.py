@@ -227,7 +227,7 @@ class LakeRunner:
             return QueryOutcome(window, None, "CANCELLED", error=_cancelled(self.settings))
         client = self.clients[window.store.id]
         sql = lake_queries.render(EXTRACT_QUERY, event_data_store=window.store.id,
-                             start=window.start, end=window.end)
+                                  start=window.start, end=window.end)
         try:
             query_id = self._start(client, sql)
         except ClientError as exc:

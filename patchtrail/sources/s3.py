@@ -155,7 +155,7 @@ def spool_objects(client: Any, objects: Iterable[S3Object], directory: Path, *,
     spooled = []
     for one in fetched:
         spooled.append(SpooledObject(one.obj, one.etag, {n: b.name for n, b in one.bodies.items()},
-                                   dict(one.sha256), one.error))
+                                     dict(one.sha256), one.error))
         one.close()
     failed = [one.error for one in fetched if one.transient]
     if failed:
