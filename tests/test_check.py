@@ -5,23 +5,17 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from loading import simulated_warehouse
 from typer.testing import CliRunner
 
 from patchtrail.cli import app
-from patchtrail.devkit.simulator import simulate_to_dir
-from patchtrail.ingest import ingest_files
 from patchtrail.warehouse import connect
 from patchtrail.warehouse.check import check_warehouse
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("check")
-    simulate_to_dir(root / "data", accounts=1, regions=2, instances=3, days=25, seed=5)
-    warehouse = root / "w.duckdb"
-    ingest_files([root / "data" / "config"], warehouse=warehouse)
-    ingest_files([root / "data"], warehouse=warehouse)  # the Lake copies: duplicates, event ids
-    return warehouse
+    return simulated_warehouse(tmp_path_factory.mktemp("check"))
 
 
 def corrupted(built, tmp_path, *statements):

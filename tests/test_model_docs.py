@@ -7,10 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from loading import simulated_warehouse
 
 from patchtrail import model_docs
-from patchtrail.devkit.simulator import simulate_to_dir
-from patchtrail.ingest import ingest_files
 from patchtrail.model_docs import Model, columns_of, load_models, render
 from patchtrail.warehouse import apply_schema, connect
 from patchtrail.warehouse.check import REBUILD_CHECK, SQL_CHECKS
@@ -65,12 +64,7 @@ def con():
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
     """A small real warehouse: a simulated fleet, landed from Config files and then Lake copies."""
-    root = tmp_path_factory.mktemp("model_docs")
-    simulate_to_dir(root / "data", accounts=1, regions=2, instances=3, days=25, seed=5)
-    warehouse = root / "w.duckdb"
-    ingest_files([root / "data" / "config"], warehouse=warehouse)
-    ingest_files([root / "data"], warehouse=warehouse)
-    con = connect(warehouse, read_only=True)
+    con = connect(simulated_warehouse(tmp_path_factory.mktemp("model_docs")), read_only=True)
     yield con
     con.close()
 
