@@ -4,12 +4,13 @@
     python benchmarks/storage_floor.py --items 10000
 
 The input is already parsed and flattened in memory (not timed): the items' configuration JSON
-and their patch rows, as the warehouse keeps them. Timed: inserting them into a new DuckDB file
-in chunks of CHUNK_ITEMS (landing.configuration_items' JSON text, staging.patch_observations'
-rows, the same tables the product creates) and committing each chunk, as a run does. No
-de-duplication, no history, no marts. Printed beside the naive flattening of bench_ingest.py
-measured in the same run, so the best end-to-end ratio any design that keeps every item's text
-could reach on this machine is visible.
+(zstd frames, compressed by the flattening as a run's workers do) and their patch rows, as the
+warehouse keeps them. Timed: inserting them into a new DuckDB file in chunks of CHUNK_ITEMS
+(landing.configuration_items' frames, staging.patch_observations' rows, the same tables the
+product creates) and committing each chunk, as a run does. No de-duplication, no history, no
+marts. Printed beside the naive flattening of bench_ingest.py
+measured in the same run, so the best end-to-end ratio any design that keeps every item's
+configuration could reach on this machine is visible.
 """
 
 from __future__ import annotations

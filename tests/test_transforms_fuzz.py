@@ -15,6 +15,7 @@ from typing import Any
 from factories import config_api_ci, config_file_ci, configuration, lake_event, lake_row, patch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from patchtrail.transforms.configuration_text import text_of
 from patchtrail.transforms.flatten import RawItem, flatten
 
 SWAPS: list[Any] = [None, "", "x", 0, -1, 1.5, True, [], {}, [1, "a"], {"a": {"b": None}},
@@ -124,9 +125,11 @@ def test_flatten_never_raises_and_accounts_for_every_record(records, with_now, j
     for row in flat.rejected.to_dict("records"):
         assert row["reason"] and row["reason"].encode("utf-8")
         assert row["payload"] is None or row["payload"].encode("utf-8") is not None
-    for column in ("ci_id", "source_ref", "configuration_json"):
+    for column in ("ci_id", "source_ref"):
         for value in flat.items[column].dropna():
             value.encode("utf-8")  # every text is storable
+    for frame in flat.items["configuration_zstd"].dropna():
+        text_of(frame).decode("utf-8")  # every configuration is readable back as text
 
 
 def test_the_fuzzer_reaches_rejections_and_landings():

@@ -1,7 +1,8 @@
 """Open the warehouse file with the settings every patchtrail connection uses.
 
-Writers (`connect`) get the warehouse as it is. Readers (`connect_reader`, and `connect(...,
-read_only=True)`) get it locked down, so that whatever SQL they run can read the warehouse and
+Every connection has the SQL function `configuration_text(configuration_zstd)`, which gives a
+landed item's configuration JSON as text. Writers (`connect`) get the warehouse as it is.
+Readers (`connect_reader`, and `connect(..., read_only=True)`) get it locked down, so that whatever SQL they run can read the warehouse and
 nothing else: no other file, no network, no extension, no setting changed afterwards.
 """
 
@@ -103,11 +104,25 @@ def _open(target: str, *, read_only: bool, config: dict[str, str]) -> duckdb.Duc
 
     config = {**config, "memory_limit": settings().duckdb_memory_limit}
     try:
-        return duckdb.connect(target, read_only=read_only, config=config)
+        con = duckdb.connect(target, read_only=read_only, config=config)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy(f"{target}: the warehouse is locked by another process ({exc})") from exc
         raise
+    try:
+        con.create_function("configuration_text", _configuration_text, ["BLOB"], "VARCHAR",
+                            null_handling="special", side_effects=False)
+    except duckdb.CatalogException:  # this process's instance of the file has it already
+        pass
+    return con
+
+
+def _configuration_text(frame: bytes | None) -> str | None:
+    """SQL `configuration_text(configuration_zstd)`: an item's configuration JSON as text."""
+    from patchtrail.transforms.configuration_text import text_of
+
+    text = text_of(frame)
+    return None if text is None else text.decode("utf-8")
 
 
 def _harden(con: duckdb.DuckDBPyConnection, target: str, paths: list[str], folders: list[str]) -> None:

@@ -30,9 +30,12 @@ class Restaged:
 def landed_as_lake_rows(rows: list[tuple]) -> list[RawItem]:
     """Landed rows as raw items of the `lake_row` dialect. The rows have the columns of
     sql/warehouse/landing/rebuild_items.sql, in that order (conflict_winners.sql has them too)."""
+    from patchtrail.transforms.configuration_text import text_of
+
     items = []
     for (_, event_id, event_time, account, region, rtype, resource_id, status, captured, state_id,
-         configuration, source, source_ref, record_ref) in rows:
+         legacy_text, compressed, source, source_ref, record_ref) in rows:
+        configuration = legacy_text if compressed is None else text_of(compressed).decode("utf-8")
         payload: dict[str, Any] = {
             "eventId": event_id, "eventTime": event_time, "accountId": account, "awsRegion": region,
             "resourceType": rtype, "resourceId": resource_id, "ciStatus": status,
@@ -65,9 +68,9 @@ def restage(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> Restaged:
     reasons = dict(zip(zip(flat.rejected["source_ref"], flat.rejected["record_ref"], strict=True),
                        flat.rejected["reason"], strict=True))
     for ci_id in sorted(set(expected) - set(got)):
-        row = expected[ci_id]
-        reason = reasons.get((row[12], row[13]), "not flattened (a resource type that is not read)")
-        result.refused.append((ci_id, row[12], row[13], reason))
+        source_ref, record_ref = expected[ci_id][-2:]  # the last two columns of the rows
+        reason = reasons.get((source_ref, record_ref), "not flattened (a resource type that is not read)")
+        result.refused.append((ci_id, source_ref, record_ref, reason))
     con.register("restage_instances", pa.Table.from_pandas(flat.instances, preserve_index=False))
     con.register("restage_patches", pa.Table.from_pandas(flat.patches, preserve_index=False))
     try:

@@ -19,7 +19,7 @@ create table if not exists landing.configuration_items (
     captured_at timestamptz not null,    -- configurationItemCaptureTime: the valid time
     item_status varchar not null,        -- configurationItemStatus
     state_id varchar not null,           -- configurationStateId (epoch ms as text)
-    configuration_json varchar,          -- the raw `configuration` JSON text (null for deletions)
+    configuration_json varchar,          -- the `configuration` JSON text of items landed before 0.3 (null since)
     event_id varchar,                    -- CloudTrail Lake eventID when it came through Lake
     event_time timestamptz,              -- CloudTrail Lake eventTime when it came through Lake
     dialect varchar not null,            -- lake_event | lake_row | config_file | config_api
@@ -29,5 +29,7 @@ create table if not exists landing.configuration_items (
     ingested_at timestamptz not null,    -- when the warehouse learned it (recording time)
     load_id bigint not null,
     content_sha256 varchar,              -- hex SHA-256 of the canonical configuration (null: deletions)
+    configuration_zstd blob,             -- the `configuration` JSON text, zstd (null for deletions)
 );
 alter table landing.configuration_items add column if not exists content_sha256 varchar;
+alter table landing.configuration_items add column if not exists configuration_zstd blob;

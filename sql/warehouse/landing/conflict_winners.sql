@@ -24,5 +24,6 @@ changed as (
 )
 select
     ci_id, event_id, event_time, account_id, aws_region, resource_type, resource_id,
-    item_status, captured_at, state_id, configuration_json, source, source_ref, record_ref,
+    item_status, captured_at, state_id, configuration_json, configuration_zstd, source, source_ref,
+    record_ref,
 from changed

@@ -7,7 +7,8 @@ items as (select * from landing.configuration_items),
 in_use as (
     select
         ci_id, event_id, event_time, account_id, aws_region, resource_type, resource_id,
-        item_status, captured_at, state_id, configuration_json, source, source_ref, record_ref,
+        item_status, captured_at, state_id, configuration_json, configuration_zstd, source, source_ref,
+        record_ref,
     from items
     qualify row_number() over (partition by ci_id order by coalesce(content_sha256, '')) = 1
 )
