@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import orjson
 import pytest
@@ -13,6 +19,8 @@ from patchtrail.constants import BATCH_ITEMS
 from patchtrail.devkit.simulator import simulate_to_dir
 from patchtrail.ingest import ingest_files, workers
 from patchtrail.warehouse import connect
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TABLES = {
     # which copy of an item lands first (its provenance) follows the batching, not the item
@@ -75,3 +83,54 @@ def test_the_worker_count_follows_the_source_and_the_work(data, monkeypatch):
     assert workers.worker_count(source, objects) == 0  # a few MB: not worth starting processes
     monkeypatch.setattr(workers, "PARALLEL_OVER_BYTES", 0)
     assert workers.worker_count(source, objects) >= 1
+
+
+KILLABLE = """
+import sys
+from patchtrail.ingest import ingest_files, workers
+workers.PARALLEL_OVER_BYTES, workers.GROUP_BYTES = 0, 20_000
+def tick(result):
+    print(".", end="", flush=True)
+ingest_files([sys.argv[1]], warehouse=sys.argv[2], on_object=tick)
+"""
+
+
+def children_of(pid: int) -> set[int]:
+    """The live processes whose parent is `pid` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_workers_exit_when_the_run_is_killed(data, tmp_path):
+    """A run killed with SIGKILL (no clean-up runs) must not leave its worker processes behind,
+    idle and holding their memory, for ever."""
+    process = subprocess.Popen([sys.executable, "-c", KILLABLE, str(data), str(tmp_path / "w.duckdb")],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert process.stdout.read(1) == b"."  # the first object landed: the workers are running
+    pool = {pid for pid in children_of(process.pid)}
+    assert pool, "the run started no worker processes"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in pool) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in pool if alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"worker processes {left} outlived their killed run"

@@ -11,7 +11,7 @@ Memory stays bounded: a group holds at most GROUP_BYTES of listed bytes (or one 
 an object in a group at most GROUP_ITEMS items, and at most `workers + 1` groups are in flight
 (each worker's, and the one the run lands). An object that turns out to hold more items (a small
 gzip can hold a big file) is sent back unread, and the run streams it in its own process, a
-batch at a time.
+batch at a time. A worker ends when the run that started it is gone, even a run killed outright.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import logging
 import multiprocessing
 import os
 import pickle
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -124,7 +126,8 @@ class WorkerPool:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool = ProcessPoolExecutor(max_workers=workers,
-                                         mp_context=multiprocessing.get_context("spawn"))
+                                         mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=exit_with_parent, initargs=(os.getpid(),))
 
     def groups(self, source: Source, groups: Iterable[list[SourceObject]],
                now: datetime | None) -> Iterator[Group]:
@@ -148,6 +151,19 @@ class WorkerPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """Run in each worker as it starts: end the worker once the run that started it is gone.
+
+    A run killed outright (SIGKILL, the OOM killer) runs no clean-up, and its idle workers would
+    wait on their task queue for ever, each holding its memory. A daemon thread notices the parent
+    is gone (the worker is re-parented) and ends the process."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def worker_count(source: Source, objects: list[SourceObject]) -> int:
