@@ -36,8 +36,11 @@ log = logging.getLogger("patchtrail")
 #: Most items one object of a group may hold (a larger one is streamed by the run itself, in
 #: its own process); one chunk's worth, so AWS Config's six-hourly files of a large account fit.
 GROUP_ITEMS = 1000
-#: Bytes (as listed, often compressed) of small objects put in one group.
-GROUP_BYTES = 4 << 20
+#: Bytes (as listed, often compressed) of small objects put in one group. A worker holds its
+#: group's parsed JSON (~25x the gzip): at 4 MB each worker peaked near 480 MB and the run's own
+#: peak at 10,000 items was 1.7x that at 2,000; at 1 MB landing's per-batch cost made 10,000 items
+#: ~15% slower. 2 MB keeps the peak ratio under 1.5x at the speed of 4 MB (benchmarks/bench_ingest.py).
+GROUP_BYTES = 2 << 20
 #: Below this many bytes in all, a run reads in its own process (workers cost ~1 s to start).
 PARALLEL_OVER_BYTES = 8 << 20
 
