@@ -73,14 +73,3 @@ def chromium() -> str:
         pytest.fail("headless Chromium is needed for the report test: apt-get install chromium")
     return found
 
-
-TESTS = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(config, items):
-    """Groups for pytest-xdist's `--dist loadgroup` (tests/run.sh): a test folder's tests run on one
-    worker, as do a top-level file's, so the session and module fixtures they share (a simulated
-    fleet, a Spark session, a built warehouse) are built once, not once per worker."""
-    for item in items:
-        parts = Path(item.fspath).relative_to(TESTS).parts
-        item.add_marker(pytest.mark.xdist_group(parts[0] if len(parts) > 1 else Path(parts[0]).stem))

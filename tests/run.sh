@@ -6,8 +6,10 @@
 #    scheduler so that prefect.yaml's cron schedules never start runs of their own during tests).
 # 3. pytest, told where the server is by PATCHTRAIL_TEST_PREFECT_API_URL, on PATCHTRAIL_TEST_WORKERS
 #    pytest-xdist workers (default 2, one per core; 0 runs in this process); its exit code is ours.
-#    Each test folder (tests/spark, tests/analytics, ...) and each top-level test file is one
-#    group, run whole on one worker, so session fixtures are built once (tests/conftest.py).
+#    `--dist loadfile`: each test file runs whole on one worker, so its module fixtures (a
+#    warehouse, a deployment on the Prefect server) are built once and never raced by the other
+#    worker. (`--dist loadgroup` with xdist_group marks grouped nothing under pytest 9: xdist 3.8
+#    renames `item._nodeid`, which pytest 9 no longer reads, so two workers deployed at once.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,5 +62,5 @@ echo "tests/run.sh: Prefect server ready at $api (pid $server)" >&2
 
 export PATCHTRAIL_TEST_PREFECT_API_URL="$api"
 status=0
-.venv/bin/python -m pytest -n "${PATCHTRAIL_TEST_WORKERS:-2}" --dist loadgroup "$@" || status=$?
+.venv/bin/python -m pytest -n "${PATCHTRAIL_TEST_WORKERS:-2}" --dist loadfile "$@" || status=$?
 exit "$status"
