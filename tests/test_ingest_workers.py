@@ -96,19 +96,13 @@ ingest_files([sys.argv[1]], warehouse=sys.argv[2], on_object=tick)
 
 
 def children_of(pid: int) -> set[int]:
-    """The live processes whose parent is `pid` (from /proc)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
+    """The processes `pid` started (from /proc: each of its threads lists its children)."""
+    return {int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()}
 
 
 def alive(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie does not)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
@@ -123,7 +117,7 @@ def test_workers_exit_when_the_run_is_killed(data, tmp_path):
     process = subprocess.Popen([sys.executable, "-c", KILLABLE, str(data), str(tmp_path / "w.duckdb")],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert process.stdout.read(1) == b"."  # the first object landed: the workers are running
-    pool = {pid for pid in children_of(process.pid)}
+    pool = children_of(process.pid)
     assert pool, "the run started no worker processes"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
