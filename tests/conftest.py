@@ -25,6 +25,18 @@ from loading import load_payloads  # noqa: E402
 from patchtrail.warehouse import apply_schema, connect  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _consoles_follow_sys_streams():
+    """A test must leave the CLI's consoles writing to whatever sys.stdout/sys.stderr are (as
+    CliRunner swaps them): a console pinned to one test's stream sends a later test's messages
+    past its CliRunner (a CI failure: `console.stderr.file = original` pinned pytest's capture)."""
+    yield
+    console = sys.modules.get("patchtrail.console")
+    if console is not None:
+        pinned = [name for name in ("stdout", "stderr") if getattr(console, name)._file is not None]
+        assert not pinned, f"the test left patchtrail.console.{pinned[0]} pinned to one file"
+
+
 @pytest.fixture
 def con():
     """A fresh in-memory warehouse with the full schema."""

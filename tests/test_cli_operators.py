@@ -132,16 +132,12 @@ def test_unreachable_postgres_is_one_line_without_the_password(demo):
     assert "s3cret" not in err
 
 
-def test_messages_print_literally_not_as_markup():
+def test_messages_print_literally_not_as_markup(monkeypatch):
     from patchtrail import console
 
     buffer = io.StringIO()
-    original = console.stderr.file
-    console.stderr.file = buffer
-    try:
-        console.error("pip install -e '.[test]' and [bold]x[/bold]", hint="does not match {0,63}")
-    finally:
-        console.stderr.file = original
+    monkeypatch.setattr(console, "stderr", console._console(file=buffer))
+    console.error("pip install -e '.[test]' and [bold]x[/bold]", hint="does not match {0,63}")
     assert "'.[test]'" in buffer.getvalue() and "[bold]x[/bold]" in buffer.getvalue()
     assert "{0,63}" in buffer.getvalue()
 
