@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 import pytest
 
@@ -113,3 +115,23 @@ def test_a_reference_to_an_object_no_file_creates_is_an_error(monkeypatch):
     monkeypatch.setattr(sql, "load", lambda name: "create view marts.x as select * from history.nope")
     with pytest.raises(SchemaOrderError, match="references history.nope, which no schema file creates"):
         references("marts/x", {"schemas": "", "marts/x": "marts.x", "history/h": "history.h"})
+
+
+def test_the_fingerprint_changes_with_any_schema_file(tmp_path, monkeypatch):
+    """A warehouse at this version skips the schema, so the fingerprint must change when any
+    file the build order is made from changes (here: one view, a layer deep)."""
+    from patchtrail.constants import SQL_DIR
+    from patchtrail.warehouse import schema
+
+    copy = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, copy)
+    monkeypatch.setattr(schema, "SQL_DIR", copy)
+    schema.schema_fingerprint.cache_clear()
+    try:
+        before = schema.schema_fingerprint()
+        view = copy / "warehouse" / "marts" / "fleet_summary.sql"
+        view.write_text(view.read_text() + "\n-- changed\n")
+        schema.schema_fingerprint.cache_clear()
+        assert schema.schema_fingerprint() != before
+    finally:
+        schema.schema_fingerprint.cache_clear()
