@@ -18,6 +18,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -151,8 +152,6 @@ def summarise_fleet(con: duckdb.DuckDBPyConnection, summary: RunSummary, *, top:
     """Fill a run summary's fleet figures and its `top` least compliant accounts: the two
     queries at once, each on a cursor of its own (both read marts.account_summary; a run that
     lands nothing spends most of its time here)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     with con.cursor() as other, ThreadPoolExecutor(max_workers=1) as pool:
         top_accounts = pool.submit(sql.rows, other, "summary/top_accounts", top=top)
         summary.fleet = fleet_summary(con)
